@@ -1,0 +1,70 @@
+# pixelport: `make run` starts the service locally, `make test` runs every check CI runs.
+# Both install what they need into .venv (SAM CLI, which pins its own boto3 and pydantic, into .venv-sam).
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+SAM_VENV := .venv-sam
+SAM := $(SAM_VENV)/bin/sam
+PIP_FLAGS := --quiet --disable-pip-version-check
+export SAM_CLI_TELEMETRY := 0
+# sam validate wants a region; --lint runs offline whatever region this names.
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: run test lint bench build deploy validate profiles clean help
+
+help:
+	@echo "make run       start the whole service on 127.0.0.1:\$${PORT:-3000} (moto, gateway, processor)"
+	@echo "make test      ruff, mypy, cfn-lint, sam validate --lint and every test"
+	@echo "make bench     benchmarks (ratios against references measured in the same run)"
+	@echo "make build     sam build for the Lambda runtime (needs that Python on PATH or in pyenv)"
+	@echo "make deploy    sam deploy --guided"
+	@echo "make profiles  rebuild the CMYK ICC profiles with ArgyllCMS (Debian: argyll icc-profiles-free)"
+
+$(VENV)/.run-installed: requirements/local.txt layers/core/requirements.txt layers/pillow/requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements/local.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.run-installed requirements/dev.txt
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements/dev.txt
+	touch $@
+
+$(SAM_VENV)/.installed: requirements/sam.txt
+	test -x $(SAM_VENV)/bin/python || $(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/sam.txt
+	touch $@
+
+run: $(VENV)/.run-installed
+	$(PY) -m local
+
+test: $(VENV)/.dev-installed $(SAM_VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(PY) -m pytest
+
+lint: $(VENV)/.dev-installed $(SAM_VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/cfn-lint template.yaml
+	$(SAM) validate --lint
+
+validate: $(SAM_VENV)/.installed
+	$(SAM) validate --lint
+
+bench: $(VENV)/.dev-installed
+	$(PY) -m bench
+
+build: $(SAM_VENV)/.installed
+	@dir=$$(scripts/runtime-python); \
+	if [ -z "$$dir" ]; then exit 1; fi; \
+	PATH="$$dir:$$PATH" $(SAM) build
+
+deploy: build
+	$(SAM) deploy --guided
+
+profiles:
+	tools/profiles/build.sh
+
+clean:
+	rm -rf .aws-sam .pytest_cache .mypy_cache .ruff_cache
