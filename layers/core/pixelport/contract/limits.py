@@ -1,0 +1,42 @@
+"""The limits of SPEC section 7, in one place. Each can be changed with an environment variable
+`PIXELPORT_<FIELD NAME IN UPPER CASE>` (documented in the README)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Limits(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_input_url_length: int = Field(512, ge=1, le=4096)
+    max_destination_length: int = Field(4096, ge=1, le=4096)
+    max_input_bytes: int = Field(50 * 1024 * 1024, ge=1)
+    max_input_megapixels: float = Field(100.0, gt=0)
+    max_output_megapixels: float = Field(100.0, gt=0)
+    max_request_body_bytes: int = Field(64 * 1024, ge=1024)
+    max_redirects: int = Field(5, ge=0, le=20)
+    connect_timeout_seconds: float = Field(5.0, gt=0)
+    fetch_timeout_seconds: float = Field(20.0, gt=0)
+    # API Gateway ends a REST integration at 29 s; the sync call answers 202 before that.
+    sync_wait_seconds: float = Field(25.0, gt=0, le=28)
+    # How long a task record (and so GET /v1/image/edit/async/{id}) stays readable.
+    task_retention_days: int = Field(7, ge=1)
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
+        env = os.environ if environ is None else environ
+        values = {
+            name: env[f"PIXELPORT_{name.upper()}"]
+            for name in cls.model_fields
+            if f"PIXELPORT_{name.upper()}" in env
+        }
+        return cls.model_validate(values)
+
+
+@cache
+def limits() -> Limits:
+    return Limits.from_env()

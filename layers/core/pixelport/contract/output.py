@@ -1,0 +1,181 @@
+"""`output` of an edit request (SPEC section 3): destination, format with its options, metadata."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BeforeValidator, Field, Tag, field_validator
+
+from pixelport.contract.base import StrictModel, by_type, name_to_object
+from pixelport.contract.limits import limits
+from pixelport.contract.references import STORAGE_SCHEME, StorageRef, parse_storage
+from pixelport.formats import OutputFormatName, is_image_extension, output_format_for_extension
+
+Quality = Annotated[int, Field(ge=1, le=100)]
+
+
+class Lossless(StrictModel):
+    type: Literal["lossless"] = "lossless"
+
+
+class WebpLossy(StrictModel):
+    type: Literal["lossy"] = "lossy"
+    quality: Quality = 75
+
+
+class AvifLossy(StrictModel):
+    type: Literal["lossy"] = "lossy"
+    quality: Quality = 50
+
+
+class TiffLossy(StrictModel):
+    type: Literal["lossy"] = "lossy"
+    quality: Quality = 75
+
+
+_COMPRESSIONS = "'lossy', 'lossless'"
+WebpCompression = Annotated[
+    Annotated[WebpLossy, Tag("@lossy")] | Annotated[Lossless, Tag("@lossless")],
+    by_type(_COMPRESSIONS),
+    BeforeValidator(name_to_object),
+]
+AvifCompression = Annotated[
+    Annotated[AvifLossy, Tag("@lossy")] | Annotated[Lossless, Tag("@lossless")],
+    by_type(_COMPRESSIONS),
+    BeforeValidator(name_to_object),
+]
+TiffCompression = Annotated[
+    Annotated[TiffLossy, Tag("@lossy")] | Annotated[Lossless, Tag("@lossless")],
+    by_type(_COMPRESSIONS),
+    BeforeValidator(name_to_object),
+]
+
+
+class JpegFormat(StrictModel):
+    type: Literal["jpeg"] = "jpeg"
+    quality: Quality = 85
+    progressive: bool = True
+
+
+class PngFormat(StrictModel):
+    type: Literal["png"] = "png"
+    compression: Literal["fast", "optimal", "best"] = "optimal"
+
+
+class WebpFormat(StrictModel):
+    type: Literal["webp"] = "webp"
+    compression: WebpCompression = WebpLossy()
+
+
+class AvifFormat(StrictModel):
+    type: Literal["avif"] = "avif"
+    compression: AvifCompression = AvifLossy()
+
+
+class TiffFormat(StrictModel):
+    type: Literal["tiff"] = "tiff"
+    compression: TiffCompression = Lossless()
+
+
+FormatOptions = Annotated[
+    Annotated[JpegFormat, Tag("@jpeg")]
+    | Annotated[PngFormat, Tag("@png")]
+    | Annotated[WebpFormat, Tag("@webp")]
+    | Annotated[AvifFormat, Tag("@avif")]
+    | Annotated[TiffFormat, Tag("@tiff")],
+    by_type("'jpeg', 'png', 'webp', 'avif', 'tiff'"),
+    BeforeValidator(name_to_object),
+]
+
+FORMAT_MODELS: dict[OutputFormatName, type[StrictModel]] = {
+    "jpeg": JpegFormat,
+    "png": PngFormat,
+    "webp": WebpFormat,
+    "avif": AvifFormat,
+    "tiff": TiffFormat,
+}
+
+CmykProfile = Literal["ISO_Coated", "ISO_Uncoated", "USWeb_Coated", "USWeb_Uncoated"]
+
+
+class RgbColorSpace(StrictModel):
+    type: Literal["RGB"] = "RGB"
+
+
+class CmykColorSpace(StrictModel):
+    type: Literal["CMYK"] = "CMYK"
+    # (decided) the published description says ISO_Coated is the default; its schema says USWeb_Coated.
+    color_profile: CmykProfile = "ISO_Coated"
+
+
+ColorSpace = Annotated[
+    Annotated[RgbColorSpace, Tag("@RGB")] | Annotated[CmykColorSpace, Tag("@CMYK")],
+    by_type("'RGB', 'CMYK'"),
+    BeforeValidator(name_to_object),
+]
+
+
+class Metadata(StrictModel):
+    dpi: Annotated[int, Field(ge=1, le=10000)] | None = None
+    color_space: ColorSpace | None = None
+
+
+class OutputOptions(StrictModel):
+    destination: str | None = Field(None, min_length=1)
+    format: FormatOptions | None = None
+    metadata: Metadata = Metadata()
+
+    @field_validator("destination")
+    @classmethod
+    def _destination_is_storage(cls, value: str | None) -> str | None:
+        if value is None:
+            return value
+        if len(value) > limits().max_destination_length:
+            raise ValueError(f"ensure this value has at most {limits().max_destination_length} characters")
+        if not value.lower().startswith(f"{STORAGE_SCHEME}://"):
+            raise ValueError(
+                "must be a connected storage: storage://<name>/<path>/<file> or a folder storage://<name>/<path>/"
+            )
+        parse_storage(value, folder_allowed=True)
+        return value
+
+    @property
+    def destination_ref(self) -> StorageRef | None:
+        return parse_storage(self.destination, folder_allowed=True) if self.destination else None
+
+
+def _output_object(value: object) -> object:
+    # The short form: output is the destination.
+    return {"destination": value} if isinstance(value, str) else value
+
+
+Output = Annotated[OutputOptions, BeforeValidator(_output_object)]
+
+
+def destination_extension(ref: StorageRef | None) -> str:
+    if ref is None or ref.is_folder or "." not in ref.basename:
+        return ""
+    return ref.basename.rsplit(".", 1)[-1]
+
+
+def output_rule_errors(output: OutputOptions) -> dict[str, list[str]]:
+    """The rules of SPEC section 3 that tie fields together; settles `format` when it was left out."""
+    errors: dict[str, list[str]] = {}
+    ext = destination_extension(output.destination_ref)
+    by_ext = output_format_for_extension(ext) if ext else None
+    if ext and by_ext is None and is_image_extension(ext):
+        errors["output.destination"] = [
+            f"extension '.{ext}' names a format pixelport does not write; "
+            "use .jpg, .png, .webp, .avif or .tiff"
+        ]
+    if output.format is None:
+        output.format = FORMAT_MODELS[by_ext or "jpeg"]()  # type: ignore[assignment]
+    fmt = output.format.type if output.format is not None else "jpeg"
+    if by_ext is not None and by_ext != fmt:
+        errors["output.destination"] = [
+            f"extension '.{ext}' conflicts with format '{fmt}'; make them agree or drop one"
+        ]
+    space = output.metadata.color_space
+    if isinstance(space, CmykColorSpace) and fmt != "jpeg":
+        errors["output.metadata.color_space"] = [f"CMYK is only supported with jpeg output, not {fmt}"]
+    return errors

@@ -1,0 +1,86 @@
+"""Where an image comes from or goes to: http(s) URLs and `storage://<name>/<path>` references."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+STORAGE_SCHEME = "storage"
+
+
+@dataclass(frozen=True)
+class UrlRef:
+    url: str
+
+    @property
+    def basename(self) -> str:
+        return unquote(urlsplit(self.url).path.rsplit("/", 1)[-1])
+
+
+@dataclass(frozen=True)
+class StorageRef:
+    storage: str  # the storage's name in the account
+    path: str  # percent-decoded; ends with "/" for a folder
+
+    @property
+    def is_folder(self) -> bool:
+        return self.path == "" or self.path.endswith("/")
+
+    @property
+    def basename(self) -> str:
+        return self.path.rstrip("/").rsplit("/", 1)[-1] if not self.is_folder else ""
+
+    @property
+    def uri(self) -> str:
+        return f"{STORAGE_SCHEME}://{self.storage}/{self.path}"
+
+
+def parse_storage(value: str, *, folder_allowed: bool) -> StorageRef:
+    """Parse `storage://name/path`, refusing paths that could escape the storage's prefix (SPEC 5)."""
+    rest = value[len(STORAGE_SCHEME) + 3 :]
+    name, sep, raw_path = rest.partition("/")
+    if not name:
+        raise ValueError("storage reference needs a storage name: storage://<name>/<path>")
+    if not sep:
+        raise ValueError("storage reference needs a path after the storage name: storage://<name>/<path>")
+    path = unquote(raw_path)
+    segments = path.split("/")
+    if "\\" in path:
+        raise ValueError("storage path must not contain backslashes")
+    if any(s in {".", ".."} for s in segments):
+        raise ValueError("storage path must not contain '.' or '..' segments")
+    inner = segments[:-1] if path.endswith("/") else segments
+    if path and any(s == "" for s in inner):
+        raise ValueError("storage path must not contain empty segments")
+    if any(ord(c) < 0x20 or c == "\x7f" for c in path):
+        raise ValueError("storage path must not contain control characters")
+    ref = StorageRef(name, path)
+    if ref.is_folder and not folder_allowed:
+        raise ValueError("must name a file, not a folder")
+    return ref
+
+
+def parse_url(value: str) -> UrlRef:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"}:
+        raise ValueError(f"unsupported scheme '{parts.scheme}'; use http://, https:// or storage://")
+    if not parts.hostname:
+        raise ValueError("URL needs a host")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("credentials in the URL are not accepted")
+    try:
+        _ = parts.port
+    except ValueError as exc:
+        raise ValueError("URL has an invalid port") from exc
+    if any(ord(c) < 0x21 or c == "\x7f" for c in value):
+        raise ValueError("URL must not contain spaces or control characters; percent-encode them")
+    return UrlRef(value)
+
+
+def parse_input(value: str) -> UrlRef | StorageRef:
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme == STORAGE_SCHEME:
+        return parse_storage(value, folder_allowed=False)
+    if not scheme:
+        raise ValueError("must be an http(s):// URL or a storage://<name>/<path> reference")
+    return parse_url(value)

@@ -1,0 +1,285 @@
+"""The pydantic contract: defaults, short forms, limits and the 422 paths (SPEC sections 2-4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from pixelport.contract import parse_edit_request
+from pixelport.contract.output import AvifLossy, CmykColorSpace, Lossless, TiffLossy, WebpLossy
+from pixelport.errors import ValidationFailed
+
+URL = "https://images.example.com/photos/burger.jpg"
+
+
+def parse(**fields: Any) -> Any:
+    return parse_edit_request({"input": URL, "operations": {}, **fields})
+
+
+def refusal(body: dict[str, Any]) -> dict[str, list[str]]:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_edit_request(body)
+    assert caught.value.status == 422
+    assert caught.value.envelope()["error_code"] == "9000"
+    return caught.value.details
+
+
+def test_output_omitted_means_temporary_bucket_and_jpeg_85_progressive() -> None:
+    out = parse().output
+    assert out.destination is None
+    assert out.format.model_dump() == {"type": "jpeg", "quality": 85, "progressive": True}
+    assert out.metadata.dpi is None and out.metadata.color_space is None
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("png", {"type": "png", "compression": "optimal"}),
+        ("webp", {"type": "webp", "compression": {"type": "lossy", "quality": 75}}),
+        ("avif", {"type": "avif", "compression": {"type": "lossy", "quality": 50}}),
+        ("tiff", {"type": "tiff", "compression": {"type": "lossless"}}),
+        (
+            {"type": "tiff", "compression": "lossy"},
+            {"type": "tiff", "compression": {"type": "lossy", "quality": 75}},
+        ),
+        ({"type": "webp", "compression": "lossless"}, {"type": "webp", "compression": {"type": "lossless"}}),
+        (
+            {"type": "avif", "compression": {"type": "lossy"}},
+            {"type": "avif", "compression": {"type": "lossy", "quality": 50}},
+        ),
+        ({"type": "jpeg", "progressive": False}, {"type": "jpeg", "quality": 85, "progressive": False}),
+    ],
+)
+def test_format_short_and_object_forms_get_the_published_defaults(
+    given: Any, expected: dict[str, Any]
+) -> None:
+    assert parse(output={"format": given}).output.format.model_dump() == expected
+
+
+def test_compression_models_carry_their_format_defaults() -> None:
+    assert (WebpLossy().quality, AvifLossy().quality, TiffLossy().quality) == (75, 50, 75)
+    assert Lossless().type == "lossless"
+
+
+def test_output_string_is_the_destination_and_its_extension_decides_the_format() -> None:
+    out = parse(output="storage://shop/results/burger.webp").output
+    assert out.destination == "storage://shop/results/burger.webp"
+    assert out.format.type == "webp"
+
+
+def test_folder_destination_keeps_the_default_format() -> None:
+    out = parse(output={"destination": "storage://shop/results/"}).output
+    assert out.destination_ref is not None and out.destination_ref.is_folder
+    assert out.format.type == "jpeg"
+
+
+def test_conflicting_format_and_extension_is_422_on_the_destination() -> None:
+    details = refusal(
+        {"input": URL, "operations": {}, "output": {"destination": "storage://s/a.png", "format": "jpeg"}}
+    )
+    assert list(details) == ["output.destination"]
+    assert "conflicts with format 'jpeg'" in details["output.destination"][0]
+
+
+def test_destination_naming_an_unwritable_image_format_is_422() -> None:
+    details = refusal({"input": URL, "operations": {}, "output": "storage://s/out/a.gif"})
+    assert "does not write" in details["output.destination"][0]
+
+
+def test_destination_must_be_a_storage_reference() -> None:
+    details = refusal({"input": URL, "operations": {}, "output": "https://example.com/out.jpg"})
+    assert "storage://" in details["output.destination"][0]
+
+
+@pytest.mark.parametrize(
+    "destination",
+    [
+        "storage://s/../etc/a.jpg",
+        "storage://s/a//b.jpg",
+        "storage://s/a\\b.jpg",
+        "storage://s/%2e%2e/a.jpg",
+        "storage:///a.jpg",
+    ],
+)
+def test_storage_paths_that_could_escape_are_422(destination: str) -> None:
+    details = refusal({"input": URL, "operations": {}, "output": destination})
+    assert "output.destination" in details
+
+
+def test_cmyk_defaults_to_iso_coated() -> None:
+    space = parse(output={"metadata": {"color_space": "CMYK"}}).output.metadata.color_space
+    assert isinstance(space, CmykColorSpace) and space.color_profile == "ISO_Coated"
+
+
+@pytest.mark.parametrize("fmt", ["png", "webp", "avif", "tiff"])
+def test_cmyk_with_a_format_other_than_jpeg_is_422_on_color_space(fmt: str) -> None:
+    details = refusal(
+        {"input": URL, "operations": {}, "output": {"format": fmt, "metadata": {"color_space": "CMYK"}}}
+    )
+    assert details == {"output.metadata.color_space": [f"CMYK is only supported with jpeg output, not {fmt}"]}
+
+
+@pytest.mark.parametrize(
+    ("output", "path", "message"),
+    [
+        (
+            {"format": {"type": "jpeg", "quality": 101}},
+            "output.format.quality",
+            "ensure this value is less than or equal to 100",
+        ),
+        (
+            {"format": {"type": "jpeg", "quality": 0}},
+            "output.format.quality",
+            "ensure this value is greater than or equal to 1",
+        ),
+        (
+            {"format": {"type": "webp", "compression": {"type": "lossy", "quality": 101}}},
+            "output.format.compression.quality",
+            "ensure this value is less than or equal to 100",
+        ),
+        (
+            {"format": {"type": "png", "compression": "max"}},
+            "output.format.compression",
+            "unexpected value; permitted: 'fast', 'optimal' or 'best'",
+        ),
+        (
+            {"format": "gif"},
+            "output.format",
+            "value is not a valid choice; permitted: 'jpeg', 'png', 'webp', 'avif', 'tiff'",
+        ),
+        (
+            {"format": {"type": "avif", "compression": "zip"}},
+            "output.format.compression",
+            "value is not a valid choice; permitted: 'lossy', 'lossless'",
+        ),
+        ({"metadata": {"dpi": 0}}, "output.metadata.dpi", "ensure this value is greater than or equal to 1"),
+        (
+            {"metadata": {"dpi": 10001}},
+            "output.metadata.dpi",
+            "ensure this value is less than or equal to 10000",
+        ),
+        (
+            {"metadata": {"color_space": {"type": "CMYK", "color_profile": "FOGRA51"}}},
+            "output.metadata.color_space.color_profile",
+            "unexpected value; permitted: 'ISO_Coated', 'ISO_Uncoated', 'USWeb_Coated' or 'USWeb_Uncoated'",
+        ),
+        (
+            {"metadata": {"color_space": "LAB"}},
+            "output.metadata.color_space",
+            "value is not a valid choice; permitted: 'RGB', 'CMYK'",
+        ),
+    ],
+)
+def test_out_of_range_output_options_are_422_with_the_dotted_path(
+    output: Any, path: str, message: str
+) -> None:
+    assert refusal({"input": URL, "operations": {}, "output": output}) == {path: [message]}
+
+
+def test_error_message_joins_every_reason_as_sentences() -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        parse_edit_request(
+            {"input": URL, "operations": {"zoom": 1}, "output": {"format": {"type": "jpeg", "quality": 101}}}
+        )
+    assert caught.value.message == (
+        "operations.zoom: extra fields not permitted. "
+        "output.format.quality: ensure this value is less than or equal to 100."
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "details"),
+    [
+        ({"operations": {}}, {"input": ["field required"]}),
+        ({"input": URL}, {"operations": ["field required"]}),
+        ({"input": "", "operations": {}}, {"input": ["ensure this value has at least 1 characters"]}),
+        ({"input": 5, "operations": {}}, {"input": ["str type expected"]}),
+        ({"input": URL, "operations": None}, {"operations": ["value is not a valid dict"]}),
+        (
+            {"input": "images/a.jpg", "operations": {}},
+            {"input": ["must be an http(s):// URL or a storage://<name>/<path> reference"]},
+        ),
+        (
+            {"input": "https://user:pw@example.com/a.jpg", "operations": {}},
+            {"input": ["credentials in the URL are not accepted"]},
+        ),
+        (
+            {"input": "storage://shop/folder/", "operations": {}},
+            {"input": ["must name a file, not a folder"]},
+        ),
+    ],
+)
+def test_input_and_operations_are_required_and_checked(
+    body: dict[str, Any], details: dict[str, list[str]]
+) -> None:
+    assert refusal(body) == details
+
+
+def test_input_of_exactly_512_characters_is_accepted() -> None:
+    url = "https://x.test/" + "a" * (512 - len("https://x.test/"))
+    assert parse_edit_request({"input": url, "operations": {}}).input == url
+
+
+def test_null_operation_blocks_mean_absent() -> None:
+    ops = parse_edit_request(
+        {
+            "input": URL,
+            "operations": {
+                k: None
+                for k in (
+                    "restorations",
+                    "resizing",
+                    "adjustments",
+                    "background",
+                    "padding",
+                    "privacy",
+                    "generative",
+                )
+            },
+        }
+    ).operations
+    assert ops.model_dump() == dict.fromkeys(ops.model_dump())
+
+
+@pytest.mark.parametrize(
+    ("operations", "path"),
+    [
+        ({"resizing": {"width": "50%", "height": 100}}, "operations.resizing"),
+        ({"resizing": {"width": "50%", "height": "40%"}}, "operations.resizing"),
+        ({"resizing": {"width": -1}}, "operations.resizing.width"),
+        ({"resizing": {"width": "wide"}}, "operations.resizing.width"),
+        ({"resizing": {"fit": {"type": "crop", "crop": "left"}}}, "operations.resizing.fit.crop"),
+        ({"resizing": {"fit": "stretch"}}, "operations.resizing.fit"),
+        ({"padding": "60%"}, "operations.padding"),
+        ({"padding": "10px"}, "operations.padding"),
+        ({"adjustments": {"exposure": 101}}, "operations.adjustments.exposure"),
+        ({"adjustments": {"sharpness": -1}}, "operations.adjustments.sharpness"),
+        ({"background": {"color": "red"}}, "operations.background.color"),
+        (
+            {"background": {"remove": {"selective": {"object_to_keep": "cup"}, "category": "products"}}},
+            "operations.background.remove",
+        ),
+        (
+            {"restorations": {"upscale": {"type": "photo", "version": 4}}},
+            "operations.restorations.upscale.version",
+        ),
+    ],
+)
+def test_operation_rules_are_422_with_their_path(operations: dict[str, Any], path: str) -> None:
+    assert path in refusal({"input": URL, "operations": operations})
+
+
+def test_valid_operations_parse_with_their_defaults() -> None:
+    ops = parse_edit_request(
+        {
+            "input": URL,
+            "operations": {
+                "resizing": {"width": "50%"},
+                "background": {"color": "#00ff00"},
+                "padding": "5% 25%",
+            },
+        }
+    ).operations
+    assert ops.resizing is not None and ops.resizing.height == "auto" and ops.resizing.fit.type == "crop"
+    assert ops.background is not None and ops.background.remove is False and ops.background.color == "#00ff00"
