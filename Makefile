@@ -40,6 +40,7 @@ run: $(VENV)/.run-installed
 
 test: $(VENV)/.dev-installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 	$(PY) -m pytest
 

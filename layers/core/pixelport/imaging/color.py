@@ -1,0 +1,317 @@
+"""Input colour management: every decoded image leaves the decoder with its colours in sRGB.
+
+Decided policy
+--------------
+- **RGB with an embedded ICC profile** (Display P3, Adobe RGB, ProPhoto, a camera profile, ...) is
+  converted to sRGB with LittleCMS (Pillow ImageCms), so every output is right in browsers and viewers
+  that ignore profiles, and the encoders never have to carry the input's profile along.
+- **RGB without a profile** is sRGB (the web's and the cameras' default): untouched. PNG gAMA/cHRM/sRGB
+  chunks and the CICP ("nclx") colour description of AVIF/HEIC files are not interpreted: a file that
+  describes its colours only that way is treated as sRGB.
+- **sRGB-like profiles** (an embedded sRGB profile, or any profile whose conversion to sRGB moves no
+  8-bit value of a probe grid by more than 1) leave the pixels untouched: lossless inputs stay exact
+  and the common case costs no transform.
+- **Grey with a grey profile** (e.g. Photoshop's "Dot Gain 20%", gamma 1.8/2.2) is converted through
+  it to neutral sRGB grey and stays a one-channel image; grey without a profile is sRGB grey.
+- **CMYK** always goes through a profile to sRGB, never by dropping or complementing channels: the
+  embedded CMYK profile, or ``profiles/ISO_Coated.icc`` (FOGRA39, the decided default of SPEC 3)
+  when there is none or it is unusable.
+- **CIELAB** pixels (TIFF) are converted with LittleCMS's built-in D50 Lab profile.
+- **A broken profile never fails the request**: a profile LittleCMS cannot read, or whose colour
+  space does not match the pixels (an RGB profile on a grey image, ...), is ignored: the data is
+  treated as sRGB (CMYK: ISO_Coated) and the result's ``profile_status`` says ``"invalid"``.
+
+Rendering intent: relative colorimetric with black point compensation, except when the source profile
+carries a perceptual table (an ``A2B0`` LUT tag: press CMYK profiles, some ProPhoto/camera profiles),
+where the perceptual intent is used. Why: matrix/shaper profiles (Display P3, Adobe RGB, most RGB
+profiles) contain no gamut mapping at all, so "perceptual" would silently be colorimetric anyway;
+relative colorimetric keeps every colour sRGB can show exactly (the common case: most pixels of a P3
+photo are inside sRGB) and clips only the rest, and BPC maps the source's black to sRGB black
+instead of crushing or lifting shadows. A LUT profile's perceptual table, on the other hand, is the
+gamut mapping its author designed for exactly this situation (rendering to a different, smaller or
+differently shaped gamut), and is what print workflows use to view CMYK on screen.
+
+Grey is one-dimensional: its profile is evaluated once per level, unoptimised, into a 256-entry table
+(LittleCMS's optimised 8-bit grey pipeline interpolates 33 points and is several levels off in the
+shadows of a linear or gamma profile).
+
+Transforms are expensive to build (tens of milliseconds, more for LUT profiles), so they (and the grey
+tables, and the verdicts "sRGB-like" and "unusable") are kept in a module-level LRU keyed by the
+SHA-256 of the profile bytes and the pixel modes.
+
+`to_srgb` returns the image and a ``profile_status``; `Decoded` has no field for it, so `decode` does
+not surface it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from typing import Literal, TypeAlias
+
+import numpy as np
+from PIL import Image, ImageCms
+
+from pixelport.errors import INTERNAL, PixelportError
+
+ProfileStatus = Literal["none", "srgb", "converted", "invalid"]
+
+PROFILES_DIR = Path(__file__).with_name("profiles")
+DEFAULT_CMYK_PROFILE = "ISO_Coated"
+TRANSFORM_CACHE_SIZE = 32
+# A profile whose conversion to sRGB moves no probe value by more than this is treated as sRGB.
+SRGB_LIKE_TOLERANCE = 1
+
+_ICC_SPACE = {"L": b"GRAY", "LA": b"GRAY", "RGB": b"RGB ", "RGBA": b"RGB ", "CMYK": b"CMYK"}
+
+
+@dataclass(frozen=True)
+class ColorResult:
+    image: Image.Image  # L, LA, RGB or RGBA, colours in sRGB
+    # "none": no embedded profile; "srgb": an sRGB-like profile, pixels untouched; "converted": converted
+    # through the embedded profile (CMYK and Lab: always "converted" unless the profile was invalid);
+    # "invalid": an embedded profile was unusable and ignored.
+    profile_status: ProfileStatus
+
+
+class _UnusableProfileError(Exception):
+    """The embedded profile cannot be used for these pixels."""
+
+
+def cmyk_profile_path(name: str = DEFAULT_CMYK_PROFILE) -> Path:
+    return PROFILES_DIR / f"{name}.icc"
+
+
+@cache
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+@cache
+def _lab() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("LAB"))
+
+
+def default_cmyk_profile_bytes() -> bytes:
+    path = cmyk_profile_path()
+    try:
+        return _read_profile(path)
+    except OSError as e:
+        raise PixelportError(INTERNAL, f"the {DEFAULT_CMYK_PROFILE} CMYK profile is missing") from e
+
+
+@cache
+def _read_profile(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+def icc_tags(profile: bytes) -> set[bytes]:
+    """The tag signatures of an ICC profile (empty when the tag table cannot be read)."""
+    if len(profile) < 132:
+        return set()
+    count = int.from_bytes(profile[128:132], "big")
+    if count > 1000 or 132 + 12 * count > len(profile):
+        return set()
+    return {profile[132 + 12 * i : 136 + 12 * i] for i in range(count)}
+
+
+def rendering_intent(profile: bytes) -> ImageCms.Intent:
+    """Perceptual when the profile has a perceptual table (A2B0), else relative colorimetric."""
+    if b"A2B0" in icc_tags(profile):
+        return ImageCms.Intent.PERCEPTUAL
+    return ImageCms.Intent.RELATIVE_COLORIMETRIC
+
+
+def profile_color_space(profile: bytes) -> bytes | None:
+    """The ICC header's data colour space (b"RGB ", b"GRAY", b"CMYK", ...), None if not an ICC profile."""
+    if len(profile) < 128 or profile[36:40] != b"acsp":
+        return None
+    return profile[16:20]
+
+
+_CacheKey: TypeAlias = tuple[bytes, str, str]  # (SHA-256 of the profile, input mode, output mode)
+# a transform, a grey lookup table, None for "sRGB-like: leave the pixels alone", or why the profile
+# cannot be used
+_Built: TypeAlias = "ImageCms.ImageCmsTransform | list[int] | None"
+_Cached: TypeAlias = "_Built | _UnusableProfileError"
+
+
+class _TransformCache:
+    """A small thread-safe LRU of built transforms; None entries mean "identity" (sRGB-like)."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._items: OrderedDict[_CacheKey, _Cached] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: _CacheKey) -> tuple[bool, _Cached]:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return True, self._items[key]
+        return False, None
+
+    def put(self, key: _CacheKey, value: _Cached) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.maxsize:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+TRANSFORMS = _TransformCache(TRANSFORM_CACHE_SIZE)
+
+
+def _build(
+    profile: bytes, in_mode: str, out_mode: str, flags: ImageCms.Flags = ImageCms.Flags.NONE
+) -> ImageCms.ImageCmsTransform:
+    if in_mode == "LAB":
+        source = _lab()
+    else:
+        if profile_color_space(profile) != _ICC_SPACE[in_mode]:
+            raise _UnusableProfileError("profile colour space does not match the pixels")
+        try:
+            source = ImageCms.ImageCmsProfile(BytesIO(profile))
+        except (OSError, ValueError, TypeError, ImageCms.PyCMSError) as e:
+            raise _UnusableProfileError(str(e)) from e
+    intent = ImageCms.Intent.RELATIVE_COLORIMETRIC if in_mode == "LAB" else rendering_intent(profile)
+    try:
+        return ImageCms.buildTransform(
+            source, _srgb(), in_mode, out_mode, intent, ImageCms.Flags.BLACKPOINTCOMPENSATION | flags
+        )
+    except (OSError, ValueError, TypeError, ImageCms.PyCMSError) as e:
+        raise _UnusableProfileError(str(e)) from e
+
+
+def _rgb_probe() -> Image.Image:
+    levels = np.arange(0, 256, 15, dtype=np.uint8)  # 18 levels, 0 and 255 included
+    grid = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(1, -1, 3)
+    return Image.fromarray(grid)
+
+
+def _is_identity(transform: ImageCms.ImageCmsTransform) -> bool:
+    probe = _rgb_probe()
+    got = np.asarray(transform.apply(probe), dtype=np.int16)
+    return int(np.abs(got - np.asarray(probe, dtype=np.int16)).max()) <= SRGB_LIKE_TOLERANCE
+
+
+def _cached(key: _CacheKey, build: Callable[[], _Built]) -> _Built:
+    found, value = TRANSFORMS.get(key)
+    if not found:
+        try:
+            value = build()
+        except _UnusableProfileError as e:
+            value = e
+        TRANSFORMS.put(key, value)
+    if isinstance(value, _UnusableProfileError):
+        raise _UnusableProfileError(str(value))
+    return value
+
+
+def transform_for(profile: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTransform | None:
+    """The cached transform from `profile` (RGB, CMYK; ignored for LAB) to sRGB, or None when an RGB
+    profile is sRGB-like. Raises `_UnusableProfileError` for a profile unusable for `in_mode` pixels.
+    """
+
+    def build() -> _Built:
+        built = _build(profile, in_mode, out_mode)
+        return None if in_mode == "RGB" and _is_identity(built) else built  # CMYK, Lab: never sRGB
+
+    value = _cached((hashlib.sha256(profile).digest(), in_mode, out_mode), build)
+    assert not isinstance(value, list)
+    return value
+
+
+def grey_lut_for(profile: bytes) -> list[int] | None:
+    """The 256-entry table taking grey through `profile` to sRGB grey, None when it is sRGB-like."""
+
+    def build() -> _Built:
+        transform = _build(profile, "L", "RGB", ImageCms.Flags.NOOPTIMIZE)
+        levels = Image.frombytes("L", (256, 1), bytes(range(256)))
+        lut = list(transform.apply(levels).convert("L").tobytes())  # neutral: R = G = B (+-1)
+        return None if max(abs(v - i) for i, v in enumerate(lut)) <= SRGB_LIKE_TOLERANCE else lut
+
+    value = _cached((hashlib.sha256(profile).digest(), "L", "L"), build)
+    assert value is None or isinstance(value, list)
+    return value
+
+
+def _apply(transform: ImageCms.ImageCmsTransform, image: Image.Image) -> Image.Image:
+    out = transform.apply(image)
+    out.info.pop("icc_profile", None)
+    return out
+
+
+def _grey_to_srgb(image: Image.Image, profile: bytes) -> ColorResult:
+    lut = grey_lut_for(profile)
+    if lut is None:
+        return ColorResult(image, "srgb")
+    if image.mode == "LA":
+        return ColorResult(image.point(lut + list(range(256))), "converted")  # alpha unchanged
+    return ColorResult(image.point(lut), "converted")
+
+
+def _rgb_to_srgb(image: Image.Image, profile: bytes) -> ColorResult:
+    transform = transform_for(profile, "RGB", "RGB")
+    if transform is None:
+        return ColorResult(image, "srgb")
+    if image.mode == "RGBA":
+        alpha = image.getchannel("A")
+        converted = _apply(transform, image.convert("RGB"))
+        converted.putalpha(alpha)
+        return ColorResult(converted, "converted")
+    return ColorResult(_apply(transform, image), "converted")
+
+
+def cmyk_to_srgb(image: Image.Image, profile: bytes | None) -> ColorResult:
+    """CMYK through its embedded profile, or ISO_Coated when it has none or an unusable one."""
+    if profile is not None:
+        try:
+            transform = transform_for(profile, "CMYK", "RGB")
+            assert transform is not None
+            return ColorResult(_apply(transform, image), "converted")
+        except _UnusableProfileError:
+            pass
+    fallback = transform_for(default_cmyk_profile_bytes(), "CMYK", "RGB")
+    assert fallback is not None
+    return ColorResult(_apply(fallback, image), "none" if profile is None else "invalid")
+
+
+def lab_to_srgb(image: Image.Image) -> ColorResult:
+    transform = transform_for(b"", "LAB", "RGB")
+    assert transform is not None
+    return ColorResult(_apply(transform, image), "converted")
+
+
+def to_srgb(image: Image.Image, profile: bytes | None) -> ColorResult:
+    """Convert an L, LA, RGB, RGBA, CMYK or LAB image with its embedded ICC profile to sRGB.
+
+    Returns an L/LA image for grey input, RGB/RGBA otherwise; never raises for a bad profile.
+    """
+    if image.mode == "CMYK":
+        return cmyk_to_srgb(image, profile or None)
+    if image.mode == "LAB":
+        return lab_to_srgb(image)
+    if image.mode not in ("L", "LA", "RGB", "RGBA"):
+        raise ValueError(f"to_srgb: unexpected mode {image.mode}")
+    if not profile:
+        return ColorResult(image, "none")
+    try:
+        if image.mode in ("L", "LA"):
+            return _grey_to_srgb(image, profile)
+        return _rgb_to_srgb(image, profile)
+    except _UnusableProfileError:
+        return ColorResult(image, "invalid")

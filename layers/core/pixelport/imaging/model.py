@@ -1,0 +1,33 @@
+"""The values passed between the imaging steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PIL import Image
+
+from pixelport.formats import OutputFormatName
+
+# Every decoded image is handed to the steps in one of these modes, 8 bits per channel, upright,
+# first frame only, colours in sRGB (grey images: neutral grey on the sRGB tone curve).
+WORKING_MODES = ("L", "LA", "RGB", "RGBA")
+
+
+@dataclass
+class Decoded:
+    image: Image.Image  # mode in WORKING_MODES
+    format: str  # key of pixelport.formats.INPUT_FORMATS: "JPEG", "HEIC", ...
+    dpi: tuple[float, float] | None  # the input's resolution, when it declares one
+    source_mode: str  # Pillow's mode of the file as decoded, before normalisation ("CMYK", "I;16", ...)
+
+    @property
+    def has_alpha(self) -> bool:
+        return self.image.mode in ("LA", "RGBA")
+
+
+@dataclass
+class Encoded:
+    data: bytes
+    format: OutputFormatName
+    width: int
+    height: int

@@ -1,0 +1,99 @@
+"""The image path of one edit: decode, run the steps, encode. Pure: bytes and a request in, bytes
+and metadata out, so it is tested without any AWS emulation.
+
+Each step is a function of (image, context) with one job; adding an operation means adding a step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from pixelport.contract.edit import EditRequest
+from pixelport.contract.limits import limits
+from pixelport.contract.output import CmykColorSpace
+from pixelport.errors import OUTPUT_TOO_MANY_PIXELS, PixelportError
+from pixelport.formats import INPUT_FORMATS, OUTPUT_FORMATS, ImageFormat, OutputFormatName
+from pixelport.imaging.decode import decode
+from pixelport.imaging.encode import encode
+from pixelport.imaging.model import Decoded
+from pixelport.imaging.steps import flatten
+
+
+@dataclass(frozen=True)
+class Context:
+    request: EditRequest
+    decoded: Decoded
+
+    @property
+    def output_format(self) -> OutputFormatName:
+        assert self.request.output.format is not None  # settled by parse_edit_request
+        return self.request.output.format.type
+
+
+Step = Callable[[Image.Image, Context], Image.Image]
+
+
+def flatten_alpha(image: Image.Image, ctx: Context) -> Image.Image:
+    """SPEC 3 and 4: JPEG (and CMYK) cannot keep alpha; an explicit background colour replaces it."""
+    if image.mode not in ("LA", "RGBA"):
+        return image
+    background = ctx.request.operations.background
+    color = background.color if background else None
+    keeps_alpha = ctx.output_format != "jpeg" and not isinstance(
+        ctx.request.output.metadata.color_space, CmykColorSpace
+    )
+    if keeps_alpha and color in (None, "transparent"):
+        return image
+    return flatten(image, color)
+
+
+def check_output_size(image: Image.Image, ctx: Context) -> Image.Image:
+    if image.width * image.height > limits().max_output_megapixels * 1_000_000:
+        raise PixelportError(
+            OUTPUT_TOO_MANY_PIXELS,
+            f"output would be {image.width}x{image.height}, more than "
+            f"{limits().max_output_megapixels:g} megapixels",
+        )
+    return image
+
+
+STEPS: tuple[Step, ...] = (flatten_alpha, check_output_size)
+
+
+def image_info(fmt: ImageFormat, width: int, height: int) -> dict[str, Any]:
+    return {
+        "ext": fmt.ext,
+        "mps": round(width * height / 1_000_000, 6),
+        "mime": fmt.mime,
+        "format": fmt.name,
+        "width": width,
+        "height": height,
+    }
+
+
+@dataclass(frozen=True)
+class Rendered:
+    data: bytes
+    format: OutputFormatName
+    input: dict[str, Any]  # SPEC 2.1 "input" metadata
+    output: dict[str, Any]  # SPEC 2.1 "output" metadata, before the location is known
+
+
+def render(data: bytes, request: EditRequest) -> Rendered:
+    decoded = decode(data)
+    ctx = Context(request, decoded)
+    image = decoded.image
+    for step in STEPS:
+        image = step(image, ctx)
+    dpi = request.output.metadata.dpi
+    encoded = encode(image, request.output, dpi=(float(dpi), float(dpi)) if dpi else decoded.dpi)
+    return Rendered(
+        data=encoded.data,
+        format=encoded.format,
+        input=image_info(INPUT_FORMATS[decoded.format], decoded.image.width, decoded.image.height),
+        output=image_info(OUTPUT_FORMATS[encoded.format], encoded.width, encoded.height),
+    )
