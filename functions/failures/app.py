@@ -1,0 +1,44 @@
+"""FailedEventsFunction: processor events that ran out of retries (the on-failure destination's SQS
+queue) mark their task ERROR, so no task is left ACCEPTED or PROCESSING for ever."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pixelport import aws, settings
+from pixelport.failures import settle_exhausted
+from pixelport.observability import count_failure
+from pixelport.tasks import TaskStore
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+batch = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def store() -> TaskStore:
+    return TaskStore(aws.dynamodb(), settings.tasks_table())
+
+
+def settle(record: SQSRecord) -> None:
+    for code in settle_exhausted(store(), json.loads(record.body)):
+        count_failure(code, "retries-exhausted")
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics(capture_cold_start_metric=True)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    metrics.add_metric(name="ExhaustedEvents", unit=MetricUnit.Count, value=len(event.get("Records", [])))
+    return dict(
+        process_partial_response(event=event, record_handler=settle, processor=batch, context=context)
+    )

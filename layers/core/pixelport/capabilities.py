@@ -1,0 +1,56 @@
+"""What this deployment can do with a valid request. The contract accepts every operation of the
+published API; those needing a model or not built yet are refused here with 422 (SPEC section 4)."""
+
+from __future__ import annotations
+
+from pixelport.contract.edit import EditRequest
+from pixelport.contract.operations import OutpaintFit
+from pixelport.errors import Details, ValidationFailed
+
+NO_MODEL = "this deployment provides no model for this operation"
+NOT_YET = "this operation is not available in this deployment yet"
+
+
+def unsupported(request: EditRequest) -> Details:
+    ops = request.operations
+    found: Details = {}
+
+    def refuse(path: str, why: str) -> None:
+        found[f"operations.{path}"] = [why]
+
+    if r := ops.restorations:
+        if r.upscale is not None:
+            refuse("restorations.upscale", NO_MODEL)
+        if r.decompress is not None:
+            refuse("restorations.decompress", NO_MODEL)
+        if r.polish:
+            refuse("restorations.polish", NO_MODEL)
+    if bg := ops.background:
+        if bg.remove is not False:
+            refuse("background.remove", NO_MODEL)
+        if bg.blur is not False:
+            refuse("background.blur", NO_MODEL)
+    if ops.privacy and (ops.privacy.blur_car_plate or ops.privacy.identity_crop):
+        refuse("privacy", NO_MODEL)
+    if ops.generative and ops.generative.style_transfer is not None:
+        refuse("generative.style_transfer", NO_MODEL)
+    if a := ops.adjustments:
+        if a.hdr != 0:
+            refuse("adjustments.hdr", NO_MODEL)
+        for name in ("exposure", "saturation", "contrast", "sharpness"):
+            if getattr(a, name) != 0:
+                refuse(f"adjustments.{name}", NOT_YET)
+    if rs := ops.resizing:
+        if isinstance(rs.fit, OutpaintFit):
+            refuse("resizing.fit", NO_MODEL)
+        elif not rs.is_identity:
+            refuse("resizing", NOT_YET)
+    if ops.padding is not None:
+        refuse("padding", NOT_YET)
+    return found
+
+
+def ensure_supported(request: EditRequest) -> None:
+    found = unsupported(request)
+    if found:
+        raise ValidationFailed(found)

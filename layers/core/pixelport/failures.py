@@ -1,0 +1,51 @@
+"""Settling processor events that Lambda gave up on (its on-failure destination record)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from pixelport.errors import PROCESSING_FAILED, PixelportError
+from pixelport.staging import task_id_from_key
+from pixelport.tasks import TaskStore
+
+logger = Logger(child=True)
+
+
+class LeaseStillHeld(Exception):
+    """The task's lease has not run out yet; the record is retried later."""
+
+
+def exhausted_error(attempts: int, request_id: str) -> PixelportError:
+    # The cause stays in the logs (it may name internals); the client gets an id to quote.
+    return PixelportError(
+        PROCESSING_FAILED,
+        f"processing failed on every attempt ({attempts}); "
+        f"quote processor request id {request_id} to support",
+    )
+
+
+def settle_exhausted(store: TaskStore, destination_record: Mapping[str, Any]) -> list[str]:
+    """Mark the task of every S3 record in the failed invocation ERROR; answers the codes set."""
+    context = destination_record.get("requestContext", {})
+    attempts = int(context.get("approximateInvokeCount", 0))
+    request_id = str(context.get("requestId", "unknown"))
+    logger.error(
+        "processor event ran out of retries",
+        extra={"condition": context.get("condition"), "response": destination_record.get("responsePayload")},
+    )
+    codes = []
+    for record in destination_record.get("requestPayload", {}).get("Records", []):
+        task_id = task_id_from_key(record.get("s3", {}).get("object", {}).get("key", ""))
+        if task_id is None:
+            continue
+        error = exhausted_error(attempts, request_id)
+        if store.fail_unfinished(task_id, error):
+            codes.append(error.kind.code)
+            continue
+        task = store.get(task_id)
+        if task is not None and not task.finished:
+            raise LeaseStillHeld(f"task {task_id} is still leased")
+    return codes

@@ -1,0 +1,41 @@
+"""Deployment configuration read from the environment that template.yaml (or the local stack) sets.
+
+Only names of resources and URLs live here; limits and defaults live in the contract.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class MissingSetting(RuntimeError):
+    pass
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise MissingSetting(f"environment variable {name} is not set (template.yaml sets it on AWS)")
+    return value
+
+
+def tasks_table() -> str:
+    return _required("TASKS_TABLE")
+
+
+def ingest_bucket() -> str:
+    return _required("INGEST_BUCKET")
+
+
+def results_bucket() -> str:
+    return _required("RESULTS_BUCKET")
+
+
+def results_base_url() -> str:
+    """Where the results bucket is served: the CloudFront domain on AWS, the gateway locally."""
+    return _required("RESULTS_BASE_URL").rstrip("/")
+
+
+def api_key_sha256() -> str:
+    """Hex SHA-256 of the one API key accepted until per-account keys land."""
+    return _required("PIXELPORT_API_KEY_SHA256").lower()

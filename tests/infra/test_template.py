@@ -1,0 +1,212 @@
+"""template.yaml: linted, and wired the way the code and the local stack expect."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+
+from local.resources import LocalNames, s3_event_queue
+from local.template import ROOT, Template
+
+
+def test_cfn_lint_reports_nothing() -> None:
+    result = subprocess.run(
+        [str(Path(sys.executable).with_name("cfn-lint")), "template.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_sam_validate_lint_reports_nothing() -> None:
+    sam = ROOT / ".venv-sam" / "bin" / "sam"
+    sam_path = str(sam) if sam.exists() else shutil.which("sam")
+    assert sam_path, "SAM CLI not found: `make test` installs it into .venv-sam"
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "SAM_CLI_TELEMETRY": "0"}
+    result = subprocess.run(
+        [sam_path, "validate", "--lint"], cwd=ROOT, capture_output=True, text=True, env=env, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "is a valid SAM Template" in result.stdout + result.stderr
+
+
+def test_results_bucket_expires_temporary_results_after_one_day(template: Template) -> None:
+    rules = template.resources["ResultsBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert {
+        "Id": "ExpireTemporaryResults",
+        "Status": "Enabled",
+        "Prefix": "tmp/",
+        "ExpirationInDays": 1,
+    } in rules
+
+
+def test_ingest_bucket_is_private_encrypted_and_expires_staged_inputs(template: Template) -> None:
+    props = template.resources["IngestBucket"]["Properties"]
+    assert all(props["PublicAccessBlockConfiguration"].values())
+    assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert any(
+        r.get("ExpirationInDays") == 1 and "Prefix" not in r for r in props["LifecycleConfiguration"]["Rules"]
+    )
+
+
+def test_processor_is_triggered_by_objects_created_under_inputs(template: Template) -> None:
+    event = template.functions()["ProcessorFunction"].events["StagedInput"]
+    assert event["Type"] == "S3"
+    assert event["Properties"]["Bucket"] == {"Ref": "IngestBucket"}
+    assert event["Properties"]["Events"] == "s3:ObjectCreated:*"
+    assert event["Properties"]["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "inputs/"}]
+
+
+def test_processor_failures_go_to_an_sqs_destination_consumed_by_a_function(template: Template) -> None:
+    config = template.functions()["ProcessorFunction"].event_invoke_config
+    assert config["DestinationConfig"]["OnFailure"] == {
+        "Type": "SQS",
+        "Destination": {"Fn::GetAtt": ["ProcessorFailuresQueue", "Arn"]},
+    }
+    consumer = template.functions()["FailedEventsFunction"].events["Failures"]["Properties"]
+    assert consumer["Queue"] == {"Fn::GetAtt": ["ProcessorFailuresQueue", "Arn"]}
+
+
+@pytest.mark.parametrize("name", ["ApiFunction", "ProcessorFunction", "FailedEventsFunction"])
+def test_every_handler_path_exists(template: Template, name: str) -> None:
+    spec = template.functions()[name]
+    module, func = spec.handler.rsplit(".", 1)
+    source = spec.code_uri / f"{module}.py"
+    assert source.is_file()
+    assert f"def {func}(" in source.read_text()
+
+
+def test_every_api_route_of_the_code_is_in_the_template(template: Template) -> None:
+    paths = {
+        (ev["Properties"]["Method"], ev["Properties"]["Path"])
+        for ev in template.functions()["ApiFunction"].events.values()
+    }
+    assert {
+        ("POST", "/v1/image/edit"),
+        ("POST", "/v1/image/edit/async"),
+        ("GET", "/v1/image/edit/async/{task_id}"),
+    } <= paths
+
+
+def test_only_the_processor_has_the_pillow_layer(template: Template) -> None:
+    layers = {name: spec.layers for name, spec in template.functions().items()}
+    assert layers["ProcessorFunction"] == ["CoreLayer", "PillowLayer"]
+    assert all("PillowLayer" not in v for k, v in layers.items() if k != "ProcessorFunction")
+
+
+def test_layers_target_the_functions_runtime_and_architecture(template: Template) -> None:
+    runtime = template.data["Globals"]["Function"]["Runtime"]
+    arch = template.data["Globals"]["Function"]["Architectures"]
+    for name in ("CoreLayer", "PillowLayer"):
+        layer = template.resources[name]
+        assert layer["Properties"]["CompatibleRuntimes"] == [runtime]
+        assert layer["Properties"]["CompatibleArchitectures"] == arch
+        assert layer["Metadata"]["BuildArchitecture"] == arch[0]
+    assert "manylinux_2_28_aarch64" in (ROOT / "layers/pillow/Makefile").read_text()
+
+
+def test_moto_resources_are_built_from_the_template(aws: LocalNames) -> None:
+    s3 = boto3.client("s3")
+    results = aws.bucket("ResultsBucket")
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=results)["Rules"]
+    assert rules[0]["Expiration"]["Days"] == 1 and rules[0]["Filter"]["Prefix"] == "tmp/"
+    table = boto3.client("dynamodb").describe_table(TableName=aws.table("TasksTable"))["Table"]
+    assert table["KeySchema"] == [{"AttributeName": "id", "KeyType": "HASH"}]
+    ttl = boto3.client("dynamodb").describe_time_to_live(TableName=aws.table("TasksTable"))
+    assert ttl["TimeToLiveDescription"]["AttributeName"] == "expires_at"
+    notification = s3.get_bucket_notification_configuration(Bucket=aws.bucket("IngestBucket"))
+    queue = notification["QueueConfigurations"][0]
+    assert queue["QueueArn"].endswith(s3_event_queue("ProcessorFunction", "StagedInput"))
+    assert queue["Filter"]["Key"]["FilterRules"][0]["Value"] == "inputs/"
+
+
+def test_readme_documents_every_error_code_and_setting() -> None:
+    from pixelport.contract.limits import Limits
+    from pixelport.errors import CATALOGUE
+
+    readme = (ROOT / "README.md").read_text()
+    for kind in CATALOGUE:
+        assert f"| `{kind.code}` |" in readme, f"README lacks error code {kind.code}"
+    for name in Limits.model_fields:
+        assert f"PIXELPORT_{name.upper()}" in readme, f"README lacks PIXELPORT_{name.upper()}"
+    for name in ("PIXELPORT_ALLOWED_SOURCE_NETWORKS", "PIXELPORT_LOCAL_API_KEY", "PORT"):
+        assert name in readme
+
+
+def test_events_used_by_the_tests_are_committed() -> None:
+    assert {p.name for p in Path(ROOT / "events").glob("*.json")} >= {"api-edit.json", "s3-put.json"}
+
+
+def _imported_top_level_modules(*roots: Path) -> set[str]:
+    import ast
+
+    class Imports(ast.NodeVisitor):
+        def __init__(self) -> None:
+            self.names: set[str] = set()
+
+        def visit_If(self, node: ast.If) -> None:
+            if not (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING"):
+                self.generic_visit(node)  # imports for type checkers only never run
+
+        def visit_Import(self, node: ast.Import) -> None:
+            self.names |= {alias.name.split(".")[0] for alias in node.names}
+
+        def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+            if node.module and node.level == 0:
+                self.names.add(node.module.split(".")[0])
+
+    visitor = Imports()
+    for root in roots:
+        for source in root.rglob("*.py"):
+            visitor.visit(ast.parse(source.read_text()))
+    return visitor.names - set(sys.stdlib_module_names) - {"pixelport", "__future__"}
+
+
+def _layer_distributions() -> set[str]:
+    """Distributions the layers install: their requirements and everything those require."""
+    import re
+    from importlib.metadata import PackageNotFoundError, requires
+
+    def name(req: str) -> str:
+        return re.split(r"[\s\[<>=!~;]", req.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+    todo = [
+        name(line)
+        for path in (ROOT / "layers/core/requirements.txt", ROOT / "layers/pillow/requirements.txt")
+        for line in path.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    todo.append("aws-lambda-powertools")  # with its [tracer] extra, listed in the core layer
+    todo.append("aws-xray-sdk")
+    seen: set[str] = set()
+    while todo:
+        dist = todo.pop()
+        if dist in seen:
+            continue
+        seen.add(dist)
+        with contextlib.suppress(PackageNotFoundError):
+            todo += [name(r) for r in requires(dist) or [] if "extra ==" not in r]
+    return seen
+
+
+def test_every_module_the_functions_import_ships_in_a_layer() -> None:
+    from importlib.metadata import packages_distributions
+
+    providers = packages_distributions()
+    shipped = _layer_distributions()
+    imported = _imported_top_level_modules(ROOT / "layers/core/pixelport", ROOT / "functions")
+    missing = {
+        module: providers.get(module, ["?"])
+        for module in imported
+        if not any(d.lower().replace("_", "-") in shipped for d in providers.get(module, []))
+    }
+    assert missing == {}, f"imported by the functions but in no layer's requirements: {missing}"

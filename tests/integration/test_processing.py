@@ -1,0 +1,236 @@
+"""The processor and the failure handler called with events/s3-put.json against moto, and the sync
+route answered once S3's notification (moto's S3->SQS) has reached the processor."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import boto3
+import pytest
+from PIL import Image
+
+from functions.api import app as api
+from functions.failures import app as failures
+from functions.processor import app as processor
+from local.resources import LocalNames, s3_event_queue
+from pixelport.processing import TaskBusy
+from tests.support.http_server import LocalHTTPServer
+from tests.support.lambdas import api_event, invoke, response_json, s3_event
+
+pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
+
+
+def png(size: tuple[int, int] = (40, 30), mode: str = "RGB") -> bytes:
+    out = io.BytesIO()
+    Image.new(mode, size, (10, 120, 200, 128)[: len(mode)]).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def images() -> Iterator[LocalHTTPServer]:
+    with LocalHTTPServer() as server:
+        server.add("/cat.png", body=png())
+        server.add("/broken.jpg", body=b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + b"garbage" * 20)
+        yield server
+
+
+def call_api(event: dict[str, Any]) -> dict[str, Any]:
+    return invoke(api.lambda_handler, event, timeout=29)
+
+
+def submit_async(url: str, output: Any = None) -> int:
+    body: dict[str, Any] = {"input": url, "operations": {}}
+    if output is not None:
+        body["output"] = output
+    response = call_api(api_event(body, path="/v1/image/edit/async"))
+    assert response["statusCode"] == 200, response["body"]
+    return int(response_json(response)["data"]["id"])
+
+
+def process(names: LocalNames, task_id: int) -> dict[str, Any]:
+    event = s3_event(names.bucket("IngestBucket"), f"inputs/{task_id}")
+    return invoke(processor.lambda_handler, event, timeout=300)
+
+
+def get_task(task_id: int) -> dict[str, Any]:
+    path = f"/v1/image/edit/async/{task_id}"
+    event = api_event(
+        None,
+        method="GET",
+        path=path,
+        resource="/v1/image/edit/async/{task_id}",
+        path_parameters={"task_id": str(task_id)},
+    )
+    response = call_api(event)
+    assert response["statusCode"] == 200, response["body"]
+    return dict(response_json(response)["data"])
+
+
+def result_objects(names: LocalNames) -> list[str]:
+    listing = boto3.client("s3").list_objects_v2(Bucket=names.bucket("ResultsBucket"), Prefix="tmp/")
+    return [o["Key"] for o in listing.get("Contents", [])]
+
+
+def read_result(names: LocalNames, tmp_url: str) -> bytes:
+    key = tmp_url.removeprefix("https://results.example.test/")
+    return boto3.client("s3").get_object(Bucket=names.bucket("ResultsBucket"), Key=key)["Body"].read()
+
+
+def test_a_staged_input_becomes_a_result_and_a_done_task(aws: LocalNames, images: LocalHTTPServer) -> None:
+    task_id = submit_async(images.url("/cat.png"))
+    assert process(aws, task_id) == {"handled": [{"task_id": task_id, "status": "done"}]}
+    data = get_task(task_id)
+    assert data["status"] == "DONE" and data["errors"] == []
+    assert data["result"]["input_object"] == {
+        "ext": "png",
+        "mps": 0.0012,
+        "mime": "image/png",
+        "format": "PNG",
+        "width": 40,
+        "height": 30,
+    }
+    output = data["result"]["output_object"]
+    assert {k: output[k] for k in ("ext", "mime", "format", "width", "height")} == {
+        "ext": "jpg",
+        "mime": "image/jpeg",
+        "format": "JPEG",
+        "width": 40,
+        "height": 30,
+    }
+    assert output["tmp_url"].startswith("https://results.example.test/tmp/")
+    assert output["tmp_url"].endswith("/cat.jpg")
+    with Image.open(io.BytesIO(read_result(aws, output["tmp_url"]))) as result:
+        assert (result.format, result.size) == ("JPEG", (40, 30))
+
+
+def test_the_same_s3_event_twice_gives_one_result_and_one_done(
+    aws: LocalNames, images: LocalHTTPServer
+) -> None:
+    task_id = submit_async(images.url("/cat.png"))
+    first = process(aws, task_id)
+    second = process(aws, task_id)
+    assert first["handled"][0]["status"] == "done"
+    assert second["handled"][0]["status"] == "skipped"
+    assert len(result_objects(aws)) == 1
+    item = boto3.client("dynamodb").get_item(
+        TableName=aws.table("TasksTable"), Key={"id": {"N": str(task_id)}}
+    )
+    history = [entry["M"]["status"]["S"] for entry in item["Item"]["history"]["L"]]
+    assert history == ["ACCEPTED", "PROCESSING", "DONE"]
+
+
+def test_an_event_for_a_task_held_by_another_invocation_is_retried(
+    aws: LocalNames, images: LocalHTTPServer
+) -> None:
+    from pixelport.tasks import TaskStore
+
+    task_id = submit_async(images.url("/cat.png"))
+    TaskStore(boto3.client("dynamodb"), aws.table("TasksTable")).claim(task_id, lease_seconds=300)
+    with pytest.raises(TaskBusy):
+        process(aws, task_id)
+    assert result_objects(aws) == []
+
+
+def test_an_object_that_is_not_a_staged_input_is_ignored(aws: LocalNames) -> None:
+    event = s3_event(aws.bucket("IngestBucket"), "inputs/not-a-task")
+    assert invoke(processor.lambda_handler, event)["handled"] == [{"task_id": None, "status": "skipped"}]
+
+
+def test_a_corrupt_image_ends_the_task_in_error_4006(aws: LocalNames, images: LocalHTTPServer) -> None:
+    task_id = submit_async(images.url("/broken.jpg"))
+    assert process(aws, task_id)["handled"][0]["status"] == "error"
+    data = get_task(task_id)
+    assert data["status"] == "ERROR"
+    assert data["errors"][0]["error"].startswith("input")
+    assert data["result"] == {}
+
+
+def test_an_unexpected_failure_is_retried_then_settled_as_error_by_the_failure_destination(
+    aws: LocalNames, images: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task_id = submit_async(images.url("/cat.png"))
+
+    def explode(*_: Any) -> Any:
+        raise RuntimeError("simulated outage")
+
+    monkeypatch.setattr("pixelport.processing.render", explode)
+    for _ in range(3):  # the first invocation and Lambda's two retries
+        with pytest.raises(RuntimeError):
+            process(aws, task_id)
+        assert get_task(task_id)["status"] == "ACCEPTED"  # given back, never stuck in PROCESSING
+    destination_record = {
+        "requestContext": {
+            "requestId": "req-1",
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": s3_event(aws.bucket("IngestBucket"), f"inputs/{task_id}"),
+        "responsePayload": {"errorMessage": "simulated outage", "errorType": "RuntimeError"},
+    }
+    sqs_event = {
+        "Records": [
+            {
+                "messageId": "m1",
+                "receiptHandle": "r1",
+                "body": json.dumps(destination_record),
+                "attributes": {},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
+    assert invoke(failures.lambda_handler, sqs_event) == {"batchItemFailures": []}
+    data = get_task(task_id)
+    assert data["status"] == "ERROR"
+    assert "processing failed on every attempt (3)" in data["errors"][0]["error"]
+
+
+@pytest.fixture
+def s3_notifications(aws: LocalNames) -> Iterator[Callable[[], int]]:
+    """Delivers moto's S3->SQS notifications to the processor handler, as the local stack does."""
+    sqs = boto3.client("sqs")
+    url = sqs.get_queue_url(QueueName=s3_event_queue("ProcessorFunction", "StagedInput"))["QueueUrl"]
+    stop = threading.Event()
+    delivered = [0]
+
+    def pump() -> None:
+        while not stop.is_set():
+            for message in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []):
+                event = json.loads(message["Body"])
+                if "Records" in event:
+                    invoke(processor.lambda_handler, event, timeout=300)
+                    delivered[0] += 1
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            stop.wait(0.05)
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    yield lambda: delivered[0]
+    stop.set()
+    thread.join(timeout=5)
+
+
+def test_sync_edit_answers_200_once_the_s3_notification_reached_the_processor(
+    images: LocalHTTPServer, s3_notifications: Callable[[], int]
+) -> None:
+    body = {"input": images.url("/cat.png"), "operations": {}, "output": {"format": "png"}}
+    response = call_api(api_event(body))
+    assert response["statusCode"] == 200, response["body"]
+    data = response_json(response)["data"]
+    assert data["output"]["format"] == "PNG" and data["output"]["tmp_url"].endswith("/cat.png")
+    assert s3_notifications() == 1
+
+
+def test_sync_edit_of_a_corrupt_image_answers_400_with_the_processors_error(
+    images: LocalHTTPServer, s3_notifications: Callable[[], int]
+) -> None:
+    response = call_api(api_event({"input": images.url("/broken.jpg"), "operations": {}}))
+    assert response["statusCode"] == 400, response["body"]
+    assert response_json(response)["error_code"] == "4006"
