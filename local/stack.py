@@ -1,0 +1,313 @@
+"""`make run`: the whole service on one machine, no Docker, no AWS account.
+
+moto (S3, DynamoDB, SQS) on loopback, the template's resources created in it, a gateway on
+127.0.0.1:$PORT turning HTTP into API Gateway proxy events for the real handlers, S3 events
+reaching the processor through moto's S3->SQS notifications, and /tmp/... served from the results
+bucket in place of CloudFront.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import socket
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import boto3
+from botocore.exceptions import ClientError
+from moto.server import ThreadedMotoServer
+
+from local.apigw import (
+    INTEGRATION_TIMEOUT_SECONDS,
+    MAX_PAYLOAD_BYTES,
+    GatewayAnswer,
+    Route,
+    gateway_response,
+    match,
+    proxy_answer,
+    proxy_event,
+    routes_from,
+)
+from local.events import AsyncInvoker, SqsPoller
+from local.resources import REGION, LocalNames, create_resources, s3_event_queue
+from local.runtime import FunctionError, FunctionRuntime
+from local.template import Template
+
+DEFAULT_LOCAL_API_KEY = "pixelport-local-development-key"
+CONCURRENCY = {"ApiFunction": 4, "ProcessorFunction": 2}
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+TMP_PREFIX = "/tmp/"  # noqa: S108 - a URL path, not a file
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Stack:
+    port: int
+    api_key: str
+    template: Template = field(default_factory=Template)
+    retry_delay: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.stop_event = threading.Event()
+        self.runtimes: dict[str, FunctionRuntime] = {}
+        self.threads: list[threading.Thread] = []
+
+    # -- start -----------------------------------------------------------------------------------
+    def start(self) -> None:
+        moto_port = _free_port()
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        self.moto.start()
+        self.endpoint = f"http://127.0.0.1:{moto_port}"
+        os.environ.update(FAKE_CREDENTIALS)
+        session = boto3.Session(
+            region_name=REGION,
+            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        )
+        self.names = LocalNames(self.template, results_base_url=self.base_url)
+        create_resources(session, self.names, self.endpoint)
+        self.s3 = session.client("s3", endpoint_url=self.endpoint)
+        self.sqs = session.client("sqs", endpoint_url=self.endpoint)
+
+        resolver = self.names.resolver(
+            self.endpoint, parameters={"ApiKeySha256": hashlib.sha256(self.api_key.encode()).hexdigest()}
+        )
+        functions = self.template.functions()
+        for name, spec in functions.items():
+            env = {k: str(resolver.resolve(v)) for k, v in spec.environment.items()}
+            # CloudFront's https:// is played by this gateway over plain http.
+            env = {k: v.replace(f"https://127.0.0.1:{self.port}", self.base_url) for k, v in env.items()}
+            env.update(
+                FAKE_CREDENTIALS,
+                AWS_ENDPOINT_URL=self.endpoint,
+                AWS_DEFAULT_REGION=REGION,
+                AWS_REGION=REGION,
+                POWERTOOLS_TRACE_DISABLED="true",
+            )
+            layers = [str(self.template.layer_dir(layer)) for layer in spec.layers]
+            self.runtimes[name] = FunctionRuntime(spec, env, layers, CONCURRENCY.get(name, 1))
+        with ThreadPoolExecutor() as pool:  # warm the environments in parallel
+            list(pool.map(lambda rt: rt.warm(), self.runtimes.values()))
+
+        self._start_event_sources(resolver)
+        self.routes = routes_from(self.template)
+        self.results_bucket = self._results_bucket()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler_class())
+        self.server.daemon_threads = True
+        thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def _start_event_sources(self, resolver: Any) -> None:
+        for name, spec in self.template.functions().items():
+            runtime = self.runtimes[name]
+            for event_id, event in spec.events.items():
+                if event["Type"] == "S3":
+                    url = self.sqs.get_queue_url(QueueName=s3_event_queue(name, event_id))["QueueUrl"]
+                    self.sqs.set_queue_attributes(
+                        QueueUrl=url, Attributes={"VisibilityTimeout": str(int(spec.timeout) + 30)}
+                    )
+                    destination = spec.event_invoke_config.get("DestinationConfig", {}).get("OnFailure", {})
+                    on_failure = None
+                    if destination.get("Type") == "SQS":
+                        queue_name = str(resolver.resolve(destination["Destination"])).rsplit(":", 1)[-1]
+                        on_failure = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+                    pump: threading.Thread = AsyncInvoker(
+                        f"{name}-{event_id}",
+                        self.sqs,
+                        url,
+                        runtime,
+                        self.stop_event,
+                        max_retries=int(spec.event_invoke_config.get("MaximumRetryAttempts", 2)),
+                        on_failure_queue_url=on_failure,
+                        retry_delay=self.retry_delay,
+                        concurrency=CONCURRENCY.get(name, 1),
+                    )
+                elif event["Type"] == "SQS":
+                    arn = str(resolver.resolve(event["Properties"]["Queue"]))
+                    url = self.sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
+                    pump = SqsPoller(
+                        f"{name}-{event_id}",
+                        self.sqs,
+                        url,
+                        arn,
+                        runtime,
+                        self.stop_event,
+                        batch_size=int(event["Properties"].get("BatchSize", 10)),
+                    )
+                else:
+                    continue
+                pump.start()
+                self.threads.append(pump)
+
+    def _results_bucket(self) -> str:
+        """The bucket behind the CloudFront distribution: the origin's RegionalDomainName."""
+        for dist in self.template.of_type("AWS::CloudFront::Distribution").values():
+            for origin in dist["Properties"]["DistributionConfig"]["Origins"]:
+                return self.names.bucket(origin["DomainName"]["Fn::GetAtt"][0])
+        raise RuntimeError("template.yaml has no CloudFront distribution for results")
+
+    # -- stop ------------------------------------------------------------------------------------
+    def stop(self) -> None:
+        self.stop_event.set()
+        if hasattr(self, "server"):
+            self.server.shutdown()
+            self.server.server_close()
+        for runtime in self.runtimes.values():
+            runtime.close()
+        for thread in self.threads:
+            thread.join(timeout=3)
+        if hasattr(self, "moto"):
+            self.moto.stop()
+
+    # -- HTTP ------------------------------------------------------------------------------------
+    def answer(
+        self, method: str, target: str, headers: dict[str, list[str]], body: bytes, peer: str
+    ) -> GatewayAnswer:
+        parts = urlsplit(target)
+        path = unquote(parts.path)
+        if path.startswith(TMP_PREFIX) and method in ("GET", "HEAD"):
+            return self._serve_result(path.lstrip("/"))
+        if len(body) > MAX_PAYLOAD_BYTES:
+            return gateway_response(self.template, "REQUEST_TOO_LARGE", 413, "Request Too Long")
+        found = match(self.routes, method, path)
+        if found is None:
+            return gateway_response(
+                self.template, "MISSING_AUTHENTICATION_TOKEN", 403, "Missing Authentication Token"
+            )
+        route, params = found
+        return self._invoke_route(route, params, method, path, parts.query, headers, body, peer)
+
+    def _invoke_route(
+        self,
+        route: Route,
+        params: dict[str, str],
+        method: str,
+        path: str,
+        query: str,
+        headers: dict[str, list[str]],
+        body: bytes,
+        peer: str,
+    ) -> GatewayAnswer:
+        event = proxy_event(
+            route=route,
+            params=params,
+            method=method,
+            path=path,
+            query=parse_qs(query, keep_blank_values=True),
+            headers={**headers, "X-Forwarded-Proto": ["http"]},
+            body=body,
+            host=f"127.0.0.1:{self.port}",
+            source_ip=peer,
+        )
+        try:
+            response = self.runtimes[route.function].invoke(event, timeout=INTEGRATION_TIMEOUT_SECONDS)
+        except FunctionError as exc:
+            if exc.payload.get("errorType") == "Sandbox.Timedout":
+                return gateway_response(
+                    self.template, "INTEGRATION_TIMEOUT", 504, "Endpoint request timed out"
+                )
+            sys.stderr.write(f"{route.function} failed: {exc.payload.get('errorMessage')}\n")
+            return gateway_response(self.template, "DEFAULT_5XX", 502, "Internal server error")
+        answer = proxy_answer(response)
+        if answer is None:
+            return gateway_response(self.template, "DEFAULT_5XX", 502, "Internal server error")
+        return answer
+
+    def _serve_result(self, key: str) -> GatewayAnswer:
+        try:
+            obj = self.s3.get_object(Bucket=self.results_bucket, Key=key)
+        except ClientError:
+            return GatewayAnswer(404, {"Content-Type": "text/plain"}, b"not found\n")
+        headers = {"Content-Type": obj.get("ContentType", "application/octet-stream")}
+        for name, field_ in (
+            ("Cache-Control", "CacheControl"),
+            ("Content-Disposition", "ContentDisposition"),
+        ):
+            if field_ in obj:
+                headers[name] = str(obj[field_])  # type: ignore[literal-required]
+        return GatewayAnswer(200, headers, obj["Body"].read())
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        stack = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "pixelport-local"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                headers: dict[str, list[str]] = {}
+                for name, value in self.headers.items():
+                    headers.setdefault(name, []).append(value)
+                answer = stack.answer(self.command, self.path, headers, body, self.client_address[0])
+                self.send_response(answer.status)
+                for name, value in answer.headers.items():
+                    if name.lower() not in ("content-length", "connection", "transfer-encoding"):
+                        self.send_header(name, value)
+                self.send_header("Content-Length", str(len(answer.body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(answer.body)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
+
+            def log_message(self, format: str, *args: Any) -> None:
+                sys.stderr.write(f"gateway: {self.address_string()} {format % args}\n")
+
+        return Handler
+
+
+def main() -> int:
+    port = int(os.environ.get("PORT", "3000"))
+    api_key = os.environ.get("PIXELPORT_LOCAL_API_KEY") or DEFAULT_LOCAL_API_KEY
+    stack = Stack(port=port, api_key=api_key)
+    stopping = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        stack.start()
+    except OSError as exc:
+        stack.stop()
+        print(f"pixelport: cannot start: {exc} (is port {port} free? set PORT=...)", file=sys.stderr)
+        return 1
+    allowed = os.environ.get("PIXELPORT_ALLOWED_SOURCE_NETWORKS", "")
+    key_note = (
+        ""
+        if os.environ.get("PIXELPORT_LOCAL_API_KEY")
+        else "  (development default; set PIXELPORT_LOCAL_API_KEY)"
+    )
+    print(
+        f"pixelport local stack listening on {stack.base_url}\n"
+        f"  API key:        {api_key}{key_note}\n"
+        f"  try:            curl -s -X POST {stack.base_url}/v1/image/edit "
+        f"-H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' "
+        f"""-d '{{"input": "https://...", "operations": {{}}}}'\n"""
+        f"  results:        {stack.base_url}{TMP_PREFIX}... (stands in for CloudFront)\n"
+        f"  moto (S3, DynamoDB, SQS): {stack.endpoint}\n"
+        f"  source networks opened: {allowed or 'none (public addresses only)'}\n"
+        "  Ctrl-C stops everything.",
+        flush=True,
+    )
+    stopping.wait()
+    print("pixelport: stopping", flush=True)
+    stack.stop()
+    return 0

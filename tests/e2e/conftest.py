@@ -1,0 +1,98 @@
+"""The local stack (`make run`'s `python -m local`) started in a subprocess, and a loopback image server."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from tests.support.http_server import LocalHTTPServer
+
+ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 90.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class RunningStack:
+    process: subprocess.Popen[str]
+    base_url: str
+    port: int
+    output: list[str]
+    started_in: float
+
+
+def start_stack(env_extra: dict[str, str]) -> RunningStack:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXELPORT_", "AWS_"))}
+    env.update({"PORT": str(port), "PYTHONUNBUFFERED": "1", **env_extra})
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    output: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            output.append(line)
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    deadline = started + START_TIMEOUT
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            if process.poll() is not None:
+                break
+            continue
+        if "listening on" in line:
+            return RunningStack(process, f"http://127.0.0.1:{port}", port, output, time.monotonic() - started)
+    process.kill()
+    raise AssertionError("local stack did not start:\n" + "".join(output[-60:]))
+
+
+def stop_stack(stack: RunningStack) -> int:
+    stack.process.send_signal(signal.SIGINT)
+    try:
+        return stack.process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        stack.process.kill()
+        raise
+
+
+@pytest.fixture(scope="session")
+def stack() -> Iterator[RunningStack]:
+    """One stack for the e2e session; loopback opened so it can fetch the test image server."""
+    running = start_stack({"PIXELPORT_ALLOWED_SOURCE_NETWORKS": "127.0.0.0/8"})
+    yield running
+    code = stop_stack(running)
+    assert code == 0, "".join(running.output[-40:])
+
+
+@pytest.fixture(scope="session")
+def image_server() -> Iterator[LocalHTTPServer]:
+    with LocalHTTPServer() as server:
+        yield server
