@@ -54,7 +54,7 @@ validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint
 
 bench: $(VENV)/.dev-installed
-	$(PY) -m bench
+	PYTHONPATH=layers/core $(PY) -m bench
 
 build: $(SAM_VENV)/.installed
 	@dir=$$(scripts/runtime-python); \

@@ -48,6 +48,10 @@ def account() -> str:
     return str(app.context["account"])
 
 
+def request_id() -> str:
+    return str(app.current_event.request_context.request_id)
+
+
 def result_url(task_id: int) -> str:
     """The absolute URL of GET /v1/image/edit/async/{id}, as the client reached this API."""
     event = app.current_event
@@ -84,7 +88,7 @@ def finished_response(task: Task) -> Response[str]:
 @tracer.capture_method
 def edit() -> Response[str]:
     started = time.monotonic()
-    task = service().submit(parse_body(app.current_event.body), account=account())
+    task = service().submit(parse_body(app.current_event.body), account=account(), request_id=request_id())
     window = limits().sync_wait_seconds - (time.monotonic() - started)
     remaining = app.lambda_context.get_remaining_time_in_millis() / 1000 - 1.0
     task = service().wait(task, deadline=time.monotonic() + min(window, remaining))
@@ -94,7 +98,7 @@ def edit() -> Response[str]:
 @app.post("/v1/image/edit/async")
 @tracer.capture_method
 def edit_async() -> Response[str]:
-    task = service().submit(parse_body(app.current_event.body), account=account())
+    task = service().submit(parse_body(app.current_event.body), account=account(), request_id=request_id())
     return json_response(200, {"data": async_payload(task, result_url(task.id))})
 
 

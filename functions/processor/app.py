@@ -33,7 +33,7 @@ def processor() -> Processor:
     )
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
 @metrics.log_metrics(capture_cold_start_metric=True)
 @event_source(data_class=S3Event)

@@ -234,3 +234,22 @@ def test_sync_edit_of_a_corrupt_image_answers_400_with_the_processors_error(
     response = call_api(api_event({"input": images.url("/broken.jpg"), "operations": {}}))
     assert response["statusCode"] == 400, response["body"]
     assert response_json(response)["error_code"] == "4006"
+
+
+def test_processor_log_lines_carry_the_api_request_id(aws: LocalNames, images: LocalHTTPServer) -> None:
+    import logging
+
+    event = api_event({"input": images.url("/broken.jpg"), "operations": {}}, path="/v1/image/edit/async")
+    task_id = response_json(call_api(event))["data"]["id"]
+    handler = logging.getLogger("pixelport").handlers[0]  # Powertools' JSON handler for the service
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    original = handler.setStream(buffer)
+    try:
+        process(aws, task_id)
+    finally:
+        handler.setStream(original)
+    lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
+    failed = [line for line in lines if line["message"] == "task failed"]
+    assert failed and failed[0]["correlation_id"] == event["requestContext"]["requestId"]
+    assert failed[0]["task_id"] == task_id

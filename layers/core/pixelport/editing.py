@@ -75,7 +75,7 @@ class EditService:
             return self.fetcher(url)
         return fetch(url, policy=policy_from_env(), limits=limits())
 
-    def submit(self, body: dict[str, Any], *, account: str) -> Task:
+    def submit(self, body: dict[str, Any], *, account: str, request_id: str = "") -> Task:
         """Everything that can be refused is refused here, before a task exists."""
         request = parse_edit_request(body)
         ensure_supported(request)
@@ -84,7 +84,9 @@ class EditService:
         assert not isinstance(source, StorageRef)
         fetched = self._fetch(source.url)
         require_image(fetched.data)
-        task = self.store.create(account=account, request=body, source_name=fetched.name)
+        task = self.store.create(
+            account=account, request=body, source_name=fetched.name, request_id=request_id
+        )
         try:
             self.s3.put_object(
                 Bucket=self.ingest_bucket,

@@ -59,6 +59,9 @@ class Processor:
             logger.info("task not claimable", extra={"task_id": task_id, "reason": claim.reason})
             return Outcome(task_id, "skipped")
         task = claim.task
+        # Log lines of the processor carry the id of the API request the client saw (x-request-id).
+        logger.set_correlation_id(task.request_id or None)
+        logger.append_keys(task_id=task.id)
         started = time.monotonic()
         try:
             return self._run(task, bucket, unquote_plus(key), started)

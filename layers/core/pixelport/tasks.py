@@ -66,6 +66,7 @@ class Task:
     request: dict[str, Any]
     created_at: str
     source_name: str = ""
+    request_id: str = ""  # the API request that created it: the correlation id of every log line
     result: dict[str, Any] | None = None
     error: dict[str, Any] | None = None  # PixelportError.to_record() plus "created_at"
     history: list[dict[str, str]] = field(default_factory=list)
@@ -114,7 +115,9 @@ class TaskStore:
         return _task_from_item(item["Item"]) if "Item" in item else None
 
     # -- writing ---------------------------------------------------------------------------------
-    def create(self, *, account: str, request: Mapping[str, Any], source_name: str) -> Task:
+    def create(
+        self, *, account: str, request: Mapping[str, Any], source_name: str, request_id: str = ""
+    ) -> Task:
         created_at = _now_iso()
         expires_at = int(time.time()) + limits().task_retention_days * 86400
         for _ in range(8):
@@ -126,6 +129,7 @@ class TaskStore:
                 "request": _s(json.dumps(request, separators=(",", ":"))),
                 "created_at": _s(created_at),
                 "source_name": _s(source_name),
+                "request_id": _s(request_id),
                 "attempts": _n(0),
                 "history": _event(Status.ACCEPTED),
                 "expires_at": _n(expires_at),
@@ -265,6 +269,7 @@ def _task_from_item(item: Mapping[str, Any]) -> Task:
         request=loads("request") or {},
         created_at=text("created_at") or "",
         source_name=text("source_name") or "",
+        request_id=text("request_id") or "",
         result=loads("result"),
         error=loads("error"),
         history=history,

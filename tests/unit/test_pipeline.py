@@ -1,0 +1,143 @@
+"""The image path of one edit (decode -> steps -> encode), as a pure function of (bytes, request)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from pixelport.contract import parse_edit_request
+from pixelport.errors import PixelportError
+from pixelport.imaging.pipeline import render
+from tests.support.color_difference import ciede2000
+from tests.support.icc import display_p3_profile
+from tests.support.images import make_image
+
+
+def request(output: Any = None, operations: dict[str, Any] | None = None) -> Any:
+    body: dict[str, Any] = {"input": "https://example.test/in.png", "operations": operations or {}}
+    if output is not None:
+        body["output"] = output
+    return parse_edit_request(body)
+
+
+def encoded(image: Image.Image, fmt: str, **params: Any) -> bytes:
+    out = io.BytesIO()
+    image.save(out, fmt, **params)
+    return out.getvalue()
+
+
+def opened(data: bytes) -> Image.Image:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def test_metadata_describes_the_input_and_the_output() -> None:
+    rendered = render(make_image("PNG", "RGB", (300, 200)), request({"format": "webp"}))
+    assert rendered.input == {
+        "ext": "png",
+        "mps": 0.06,
+        "mime": "image/png",
+        "format": "PNG",
+        "width": 300,
+        "height": 200,
+    }
+    assert rendered.output == {
+        "ext": "webp",
+        "mps": 0.06,
+        "mime": "image/webp",
+        "format": "WEBP",
+        "width": 300,
+        "height": 200,
+    }
+    assert opened(rendered.data).format == "WEBP"
+
+
+def test_input_dimensions_are_reported_upright() -> None:
+    rendered = render(make_image("JPEG", "RGB", (40, 20), exif_orientation=6), request())
+    assert (rendered.input["width"], rendered.input["height"]) == (20, 40)
+    assert opened(rendered.data).size == (20, 40)
+
+
+def test_the_inputs_dpi_is_kept_and_an_explicit_dpi_wins() -> None:
+    data = make_image("PNG", "RGB", (32, 32), dpi=150)
+    assert opened(render(data, request("storage://s/x.tiff" if False else {"format": "tiff"})).data).info[
+        "dpi"
+    ] == (150, 150)
+    assert opened(render(data, request({"format": "jpeg", "metadata": {"dpi": 300}})).data).info["dpi"] == (
+        300,
+        300,
+    )
+
+
+def test_an_input_without_dpi_gets_none_written() -> None:
+    assert (
+        "dpi" not in opened(render(make_image("PNG", "RGB", (16, 16)), request({"format": "png"})).data).info
+    )
+
+
+@pytest.mark.parametrize(
+    ("fmt", "keeps"), [("png", True), ("webp", True), ("avif", True), ("tiff", True), ("jpeg", False)]
+)
+def test_alpha_is_kept_by_formats_that_hold_it_and_flattened_on_white_for_jpeg(fmt: str, keeps: bool) -> None:
+    half = Image.new("RGBA", (16, 16), (0, 0, 0, 128))
+    result = opened(render(encoded(half, "PNG"), request({"format": fmt})).data)
+    assert result.has_transparency_data == keeps
+    if not keeps:
+        assert abs(int(np.asarray(result.convert("L")).mean()) - 127) <= 3  # 50 % black over white
+
+
+def test_an_explicit_background_colour_flattens_even_formats_with_alpha() -> None:
+    clear = Image.new("RGBA", (8, 8), (0, 0, 0, 0))
+    result = opened(
+        render(encoded(clear, "PNG"), request({"format": "png"}, {"background": {"color": "#ff0000"}})).data
+    )
+    assert not result.has_transparency_data
+    assert result.convert("RGB").getpixel((4, 4)) == (255, 0, 0)
+
+
+def test_cmyk_output_flattens_alpha_and_embeds_the_profile() -> None:
+    half = Image.new("RGBA", (8, 8), (0, 0, 255, 0))
+    result = opened(render(encoded(half, "PNG"), request({"metadata": {"color_space": "CMYK"}})).data)
+    assert result.mode == "CMYK" and "icc_profile" in result.info
+    assert result.getpixel((4, 4)) == (0, 0, 0, 0)  # transparent over white: no ink
+
+
+def test_output_larger_than_the_megapixel_limit_is_413(set_limits: Callable[..., None]) -> None:
+    set_limits(max_output_megapixels=0.001, max_input_megapixels=1)
+    with pytest.raises(PixelportError) as caught:
+        render(make_image("PNG", "RGB", (64, 48)), request())
+    assert (caught.value.status, caught.value.kind.code) == (413, "4132")
+
+
+def _lab(image: Image.Image, profile: bytes | None) -> np.ndarray[Any, Any]:
+    """CIELAB of 8-bit RGB pixels interpreted through `profile` (sRGB when None), in double precision."""
+    source = ImageCms.ImageCmsProfile(io.BytesIO(profile)) if profile else ImageCms.createProfile("sRGB")
+    transform = ImageCms.buildTransform(source, ImageCms.createProfile("LAB"), "RGB", "LAB")
+    lab = ImageCms.applyTransform(image.convert("RGB"), transform)
+    assert lab is not None
+    arr = np.asarray(lab)
+    return np.stack(
+        [arr[..., 0] * 100 / 255, arr[..., 1].view(np.int8), arr[..., 2].view(np.int8)], axis=-1
+    ).astype(float)
+
+
+@pytest.mark.parametrize("output", ["png", "tiff", {"type": "webp", "compression": "lossless"}, "jpeg"])
+def test_a_display_p3_image_looks_the_same_after_the_round_trip(output: Any) -> None:
+    """Colour-managed reference: the input read through its P3 profile; the output read as sRGB."""
+    # Smooth moderate colours, inside both gamuts, so a difference is an error and not gamut clipping
+    # (nor JPEG's chroma subsampling at hard edges).
+    y, x = np.mgrid[0:128, 0:192] / np.array([128.0, 192.0])[:, None, None]
+    pixels = (40 + 160 * np.stack([x, y, (x + y) / 2], axis=-1)).astype(np.uint8)
+    p3 = display_p3_profile()
+    source = Image.fromarray(pixels, "RGB")
+    result = opened(render(encoded(source, "PNG", icc_profile=p3), request({"format": output})).data)
+    difference = ciede2000(_lab(source, p3), _lab(result, result.info.get("icc_profile")))
+    assert float(difference.mean()) < 1.0
+    # and the profile mattered: the same numbers read as sRGB would be visibly off
+    assert float(ciede2000(_lab(source, p3), _lab(source, None)).mean()) > 1.5
