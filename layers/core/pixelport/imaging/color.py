@@ -1,46 +1,6 @@
 """Input colour management: every decoded image leaves the decoder with its colours in sRGB.
 
-Decided policy
---------------
-- **RGB with an embedded ICC profile** (Display P3, Adobe RGB, ProPhoto, a camera profile, ...) is
-  converted to sRGB with LittleCMS (Pillow ImageCms), so every output is right in browsers and viewers
-  that ignore profiles, and the encoders never have to carry the input's profile along.
-- **RGB without a profile** is sRGB (the web's and the cameras' default): untouched. PNG gAMA/cHRM/sRGB
-  chunks and the CICP ("nclx") colour description of AVIF/HEIC files are not interpreted: a file that
-  describes its colours only that way is treated as sRGB.
-- **sRGB-like profiles** (an embedded sRGB profile, or any profile whose conversion to sRGB moves no
-  8-bit value of a probe grid by more than 1) leave the pixels untouched: lossless inputs stay exact
-  and the common case costs no transform.
-- **Grey with a grey profile** (e.g. Photoshop's "Dot Gain 20%", gamma 1.8/2.2) is converted through
-  it to neutral sRGB grey and stays a one-channel image; grey without a profile is sRGB grey.
-- **CMYK** always goes through a profile to sRGB, never by dropping or complementing channels: the
-  embedded CMYK profile, or ``profiles/ISO_Coated.icc`` (FOGRA39, the decided default of SPEC 3)
-  when there is none or it is unusable.
-- **CIELAB** pixels (TIFF) are converted with LittleCMS's built-in D50 Lab profile.
-- **A broken profile never fails the request**: a profile LittleCMS cannot read, or whose colour
-  space does not match the pixels (an RGB profile on a grey image, ...), is ignored: the data is
-  treated as sRGB (CMYK: ISO_Coated) and the result's ``profile_status`` says ``"invalid"``.
-
-Rendering intent: relative colorimetric with black point compensation, except when the source profile
-carries a perceptual table (an ``A2B0`` LUT tag: press CMYK profiles, some ProPhoto/camera profiles),
-where the perceptual intent is used. Why: matrix/shaper profiles (Display P3, Adobe RGB, most RGB
-profiles) contain no gamut mapping at all, so "perceptual" would silently be colorimetric anyway;
-relative colorimetric keeps every colour sRGB can show exactly (the common case: most pixels of a P3
-photo are inside sRGB) and clips only the rest, and BPC maps the source's black to sRGB black
-instead of crushing or lifting shadows. A LUT profile's perceptual table, on the other hand, is the
-gamut mapping its author designed for exactly this situation (rendering to a different, smaller or
-differently shaped gamut), and is what print workflows use to view CMYK on screen.
-
-Grey is one-dimensional: its profile is evaluated once per level, unoptimised, into a 256-entry table
-(LittleCMS's optimised 8-bit grey pipeline interpolates 33 points and is several levels off in the
-shadows of a linear or gamma profile).
-
-Transforms are expensive to build (tens of milliseconds, more for LUT profiles), so they (and the grey
-tables, and the verdicts "sRGB-like" and "unusable") are kept in a module-level LRU keyed by the
-SHA-256 of the profile bytes and the pixel modes.
-
-`to_srgb` returns the image and a ``profile_status``; `Decoded` has no field for it, so `decode` does
-not surface it.
+Why each choice was made, with measurements: docs/image-io.md#input-colour-management.
 """
 
 from __future__ import annotations

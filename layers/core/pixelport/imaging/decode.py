@@ -1,36 +1,6 @@
 """Decode the input bytes into a `Decoded`: 8-bit L/LA/RGB/RGBA, upright, first frame, sRGB.
 
-The format is sniffed from the bytes (never a name or a content type) and the file is opened by
-Pillow restricted to the decoders of that format; pixelport accepts exactly BMP, GIF, JPEG, PNG, TIFF,
-WEBP, AVIF and HEIC. Everything that can go wrong ends as a `PixelportError`:
-
-- 4005 the bytes are not one of the accepted formats (text, PDF, SVG, ZIP, JPEG 2000, ICO, PSD, ...);
-- 4006 they look like an accepted format but Pillow cannot decode them (truncated, corrupt, or a
-  variant Pillow does not read, such as 12-bit JPEG);
-- 4131 width x height exceeds `limits().max_input_megapixels`, checked on the header, before any
-  pixel is allocated.
-
-Decisions on pixel values
--------------------------
-- Grey stays grey: 1, L, I;16*, I, F, a palette of greys and 16-bit grey+alpha PNGs decode to L/LA.
-- 16 bits a sample: ``round(v * 255 / 65535)``, so the full 16-bit range maps onto 0..255 (never
-  clipped at 255). Grey (I;16, I;16B, I;16L) is converted from its 16-bit values. For 16-bit RGB(A)
-  and grey+alpha PNG/TIFF Pillow keeps only the high byte (``v >> 8``, it has no 16-bit colour
-  modes); the file is decoded a second time for the low bytes so the same rounding applies. Where
-  that is not possible (premultiplied or CMYK 16-bit TIFF) the high byte is kept: at most one level
-  off, still a smooth monotonic gradient.
-- 32-bit integer (I): Pillow's container for 16-bit-and-wider integer samples; interpreted on the
-  16-bit scale (clipped to 0..65535, then as I;16).
-- 32-bit float (F): when every value lies within 0..1 the image is taken as normalised and scaled by
-  255; otherwise the values are taken as 0..255 and clipped. NaN counts as 0. Rounded to nearest.
-- CMYK JPEGs follow Adobe's convention (samples stored inverted, APP14 marker), as Photoshop writes
-  them, Pillow reads them and browsers show them. Colours: see `pixelport.imaging.color`.
-
-DPI: the input's own resolution field (JFIF density with a unit, PNG pHYs in metres, BMP pixels per
-metre, TIFF X/YResolution with inch or centimetre unit), else EXIF X/YResolution (the only source for
-WEBP, AVIF and HEIC); None when the file declares none (JFIF "no unit" aspect ratios, TIFF unit "none",
-no tags). A value within 0.0127 dpi of an integer (half a pixel per metre: the rounding of PNG and BMP
-resolutions, stored per metre) is snapped to that integer, so 300 dpi written as a PNG reads back 300.
+Why each choice was made, with measurements: docs/image-io.md#decoding-inputs.
 """
 
 from __future__ import annotations
