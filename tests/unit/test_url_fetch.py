@@ -571,3 +571,22 @@ class RawServer:
                 conn.sendall(self.reply)
             except OSError:
                 pass
+
+
+def test_a_resolver_that_hangs_is_cut_off_at_the_deadline() -> None:
+    release = threading.Event()
+
+    def hanging(host: str, port: int) -> list[str]:
+        release.wait(10)  # a DNS server that never answers
+        return ["93.184.216.34"]
+
+    limits = Limits(fetch_timeout_seconds=0.5, connect_timeout_seconds=0.5)
+    started = time.monotonic()
+    try:
+        error = refuses(
+            INPUT_UNREACHABLE, lambda: get("http://slow-dns.test/a.png", resolve=hanging, limits=limits)
+        )
+    finally:
+        release.set()
+    assert error.message == "resolving host slow-dns.test timed out"
+    assert time.monotonic() - started < 1.5

@@ -13,6 +13,7 @@ Stdlib only (socket, ssl, http.client): the Lambda layer carries no HTTP client 
 
 from __future__ import annotations
 
+import concurrent.futures
 import http.client
 import io
 import ipaddress
@@ -107,6 +108,9 @@ def fetch(
                 content_type=content_type.strip() if content_type is not None else None,
                 name=name,
             )
+
+
+_RESOLVERS = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
 
 
 def resolve_with_dns(host: str, port: int) -> list[str]:
@@ -338,8 +342,15 @@ class _Exchange:
         if target.ip is not None:
             addresses = [str(target.ip)]
         else:
+            # getaddrinfo blocks in C and knows no deadline: it runs on a worker thread we stop
+            # waiting for (the lookup itself ends by the resolver's own timeouts).
+            lookup = _RESOLVERS.submit(self.resolve, target.host, target.port)
             try:
-                addresses = list(self.resolve(target.host, target.port))
+                addresses = list(
+                    lookup.result(timeout=self.deadline.timeout(self.limits.connect_timeout_seconds))
+                )
+            except concurrent.futures.TimeoutError:
+                raise PixelportError(INPUT_UNREACHABLE, f"resolving host {target.host} timed out") from None
             except (OSError, UnicodeError) as exc:
                 raise PixelportError(
                     INPUT_UNREACHABLE, f"could not resolve host {target.host}: {_reason(exc)}"
