@@ -46,7 +46,7 @@ FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "loca
 TMP_PREFIX = "/tmp/"  # noqa: S108 - a URL path, not a file
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -67,7 +67,7 @@ class Stack:
 
     # -- start -----------------------------------------------------------------------------------
     def start(self) -> None:
-        moto_port = _free_port()
+        moto_port = free_port()
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         self.moto.start()
         self.endpoint = f"http://127.0.0.1:{moto_port}"

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from local.stack import free_port
 from tests.e2e.client import edit, fetch, request
 from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
 from tests.support.http_server import LocalHTTPServer
@@ -115,7 +116,7 @@ def test_the_readme_curl_example_answers_200_with_a_tmp_url(stack: RunningStack,
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"<!-- curl-example -->\n```bash\n(.*?)```", readme, re.S)
     assert block, "README lacks the marked curl example"
-    image_port = _free_port()
+    image_port = free_port()
     # Verbatim but for the ports (the test stack and image server use free ones) and the venv's place.
     script = (
         block.group(1)
@@ -137,12 +138,6 @@ def test_the_readme_curl_example_answers_200_with_a_tmp_url(stack: RunningStack,
     data = json.loads(answer)["data"]
     with Image.open(io.BytesIO(fetch(data["output"]["tmp_url"]))) as image:
         assert image.format == "JPEG" and image.size == (data["input"]["width"], data["input"]["height"])
-
-
-def _free_port() -> int:
-    from tests.e2e.conftest import free_port
-
-    return free_port()
 
 
 def test_ctrl_c_stops_every_process_the_stack_started() -> None:

@@ -210,3 +210,22 @@ def test_every_module_the_functions_import_ships_in_a_layer() -> None:
         if not any(d.lower().replace("_", "-") in shipped for d in providers.get(module, []))
     }
     assert missing == {}, f"imported by the functions but in no layer's requirements: {missing}"
+
+
+def test_gateway_responses_use_codes_of_the_catalogue(template: Template) -> None:
+    import json
+
+    from pixelport.errors import CATALOGUE
+
+    codes = {kind.code: kind for kind in CATALOGUE}
+    responses = template.resources["Api"]["Properties"]["GatewayResponses"]
+    for name, response in responses.items():
+        body = response["ResponseTemplates"]["application/json"].replace(
+            "$context.error.messageString", '"m"'
+        )
+        envelope = json.loads(body)
+        envelope = envelope.get("detail", envelope)
+        kind = codes[envelope["error_code"]]
+        assert envelope["error_type"] == kind.type, name
+        if "StatusCode" in response:
+            assert int(response["StatusCode"]) == kind.status, name
