@@ -8,8 +8,6 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
-from tests.conftest import TEST_API_KEY
-
 DEFAULT_KEY = "pixelport-local-development-key"
 
 
@@ -52,4 +50,4 @@ def fetch(url: str) -> bytes:
     return request("GET", url, key=None).body
 
 
-__all__ = ["TEST_API_KEY", "Answer", "edit", "fetch", "request"]
+__all__ = ["Answer", "edit", "fetch", "request"]

@@ -97,6 +97,12 @@ def test_body_that_is_not_json_is_400_code_4000(aws: LocalNames) -> None:
     assert all_tasks(aws) == []
 
 
+def test_json_nested_too_deeply_is_400_not_a_crash(aws: LocalNames) -> None:
+    body = assert_envelope(call(api_event(raw_body="[" * 20000)), 400, "4000")
+    assert body["error_message"] == "request body is nested too deeply"
+    assert all_tasks(aws) == []
+
+
 @pytest.mark.parametrize(
     ("body", "path"),
     [

@@ -43,6 +43,8 @@ def parse_body(body: str | bytes | None) -> Any:
         parsed = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise PixelportError(BODY_NOT_JSON, "request body is not valid JSON") from None
+    except RecursionError:
+        raise PixelportError(BODY_NOT_JSON, "request body is nested too deeply") from None
     if not isinstance(parsed, dict):
         raise PixelportError(BODY_NOT_JSON, "request body must be a JSON object")
     return parsed

@@ -12,10 +12,6 @@ STORAGE_SCHEME = "storage"
 class UrlRef:
     url: str
 
-    @property
-    def basename(self) -> str:
-        return unquote(urlsplit(self.url).path.rsplit("/", 1)[-1])
-
 
 @dataclass(frozen=True)
 class StorageRef:
@@ -29,10 +25,6 @@ class StorageRef:
     @property
     def basename(self) -> str:
         return self.path.rstrip("/").rsplit("/", 1)[-1] if not self.is_folder else ""
-
-    @property
-    def uri(self) -> str:
-        return f"{STORAGE_SCHEME}://{self.storage}/{self.path}"
 
 
 def parse_storage(value: str, *, folder_allowed: bool) -> StorageRef:
