@@ -126,11 +126,17 @@ def create_resources(session: boto3.Session, names: LocalNames, endpoint: str | 
     for logical, res in t.of_type("AWS::DynamoDB::Table").items():
         props = res["Properties"]
         table = names.table(logical)
+        indexes = (
+            {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]}
+            if "GlobalSecondaryIndexes" in props
+            else {}
+        )
         dynamodb.create_table(
             TableName=table,
             KeySchema=props["KeySchema"],
             AttributeDefinitions=props["AttributeDefinitions"],
             BillingMode=props.get("BillingMode", "PAY_PER_REQUEST"),
+            **indexes,
         )
         if ttl := props.get("TimeToLiveSpecification"):
             dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl)

@@ -30,7 +30,8 @@ def store() -> TaskStore:
 
 
 def settle(record: SQSRecord) -> None:
-    for code in settle_exhausted(store(), json.loads(record.body)):
+    receives = int(record.raw_event.get("attributes", {}).get("approximateReceiveCount") or 1)
+    for code in settle_exhausted(store(), json.loads(record.body), receive_count=receives):
         count_failure(code, "retries-exhausted")
 
 

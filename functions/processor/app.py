@@ -19,9 +19,6 @@ logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 
-# A claim outlives this invocation by a margin, so a retry never takes over a task still running.
-LEASE_MARGIN_SECONDS = 10.0
-
 
 @cache
 def processor() -> Processor:
@@ -41,8 +38,7 @@ def lambda_handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="StagedInputEvents", unit=MetricUnit.Count, value=len(list(event.records)))
     handled = []
     for record in event.records:
-        lease = context.get_remaining_time_in_millis() / 1000 + LEASE_MARGIN_SECONDS
-        outcome = processor().handle(record.s3.bucket.name, record.s3.get_object.key, lease_seconds=lease)
+        outcome = processor().handle(record.s3.bucket.name, record.s3.get_object.key)
         if outcome.status == "done" and outcome.output_format:
             record_processed(
                 output_format=outcome.output_format,

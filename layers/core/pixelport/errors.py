@@ -38,6 +38,7 @@ OUTPUT_TOO_MANY_PIXELS = ErrorKind("4132", 413, "image")
 BODY_TOO_LARGE = ErrorKind("4133", 413, "validation")
 INTERNAL = ErrorKind("5000", 500, "general")
 PROCESSING_FAILED = ErrorKind("5001", 500, "general")
+TASK_OVERDUE = ErrorKind("5002", 500, "general")
 GATEWAY_TIMEOUT = ErrorKind("5040", 504, "general")
 VALIDATION = ErrorKind("9000", 422, "validation")
 

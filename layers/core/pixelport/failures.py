@@ -13,9 +13,16 @@ from pixelport.tasks import TaskStore
 
 logger = Logger(child=True)
 
+# A failure record can arrive while the task's lease is still held: by the invocation that just died
+# (its 45 s lease has not run out yet), or by a live one (this record came from a duplicate delivery
+# that found the task busy). The record is looked at again after the queue's visibility timeout (60 s)
+# up to this many receives: a dead holder's lease has run out by then; a live holder ends the task
+# itself (or, if it dies, the sweeper does), so the record is dropped rather than dead-lettered.
+RECEIVES_WHILE_HELD = 3
+
 
 class LeaseStillHeld(Exception):
-    """The task's lease has not run out yet; the record is retried later."""
+    """The task's lease has not run out yet; the record is looked at again later."""
 
 
 def exhausted_error(attempts: int, request_id: str) -> PixelportError:
@@ -27,7 +34,9 @@ def exhausted_error(attempts: int, request_id: str) -> PixelportError:
     )
 
 
-def settle_exhausted(store: TaskStore, destination_record: Mapping[str, Any]) -> list[str]:
+def settle_exhausted(
+    store: TaskStore, destination_record: Mapping[str, Any], *, receive_count: int = 1
+) -> list[str]:
     """Mark the task of every S3 record in the failed invocation ERROR; answers the codes set."""
     context = destination_record.get("requestContext", {})
     attempts = int(context.get("approximateInvokeCount", 0))
@@ -47,5 +56,7 @@ def settle_exhausted(store: TaskStore, destination_record: Mapping[str, Any]) ->
             continue
         task = store.get(task_id)
         if task is not None and not task.finished:
-            raise LeaseStillHeld(f"task {task_id} is still leased")
+            if receive_count < RECEIVES_WHILE_HELD:
+                raise LeaseStillHeld(f"task {task_id} is still leased")
+            logger.info("task still held by a live invocation", extra={"task_id": task_id})
     return codes

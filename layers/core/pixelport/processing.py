@@ -14,6 +14,7 @@ from pixelport.contract.limits import limits
 from pixelport.errors import INPUT_TOO_LARGE, PixelportError
 from pixelport.formats import OUTPUT_FORMATS
 from pixelport.imaging.pipeline import render
+from pixelport.lease import LEASE_SECONDS, LeaseKeeper
 from pixelport.naming import output_name
 from pixelport.results import store_tmp
 from pixelport.staging import task_id_from_key
@@ -26,7 +27,8 @@ logger = Logger(child=True)
 
 
 class TaskBusy(Exception):
-    """Another invocation holds the task's lease: raise so Lambda retries this event later."""
+    """Another invocation holds the task's lease: raise so Lambda retries this event later (by then
+    the holder has finished, or died and its short lease has run out)."""
 
 
 @dataclass(frozen=True)
@@ -47,12 +49,12 @@ class Processor:
     results_bucket: str
     results_base_url: str
 
-    def handle(self, bucket: str, key: str, *, lease_seconds: float) -> Outcome:
+    def handle(self, bucket: str, key: str) -> Outcome:
         task_id = task_id_from_key(key)
         if task_id is None:
             logger.warning("ignoring an object that is not a staged input", extra={"key": key})
             return Outcome(None, "skipped")
-        claim = self.store.claim(task_id, lease_seconds=lease_seconds)
+        claim = self.store.claim(task_id, lease_seconds=LEASE_SECONDS)
         if not isinstance(claim, Claimed):
             if claim.reason == "busy":
                 raise TaskBusy(f"task {task_id} is being processed by another invocation")
@@ -64,7 +66,8 @@ class Processor:
         logger.append_keys(task_id=task.id)
         started = time.monotonic()
         try:
-            return self._run(task, bucket, unquote_plus(key), started)
+            with LeaseKeeper(self.store, task):
+                return self._run(task, bucket, unquote_plus(key), started)
         except PixelportError as exc:
             self.store.fail(task, exc)
             logger.info("task failed", extra={"task_id": task_id, "error_code": exc.kind.code})

@@ -3,12 +3,16 @@
     ACCEPTED --claim--> PROCESSING --complete--> DONE
         ^                   |  \\--fail--> ERROR
         +------release------+
+    ACCEPTED or PROCESSING past the task's deadline --expire--> ERROR (the sweeper)
 
 A claim is a conditional write, so one S3 event delivered twice (or two processors racing) yields one
-result: the second claim finds the task taken or finished. A claim holds a lease; a processor that
-dies without releasing leaves a lease that runs out, so a retried event can take the task over.
-Every transition is guarded by the claim token, so a processor whose lease was taken over cannot
-write a second result.
+result: the second claim finds the task taken or finished. A claim holds a short lease that the
+holder renews while it works; a processor that dies stops renewing, so its lease runs out before
+Lambda's first retry (a minute later) and the retry takes the task over. Every transition is guarded
+by the claim token, so a processor whose lease was taken over cannot write a second result.
+
+Every unfinished task carries `open_shard` and `settle_by`, the keys of the sparse `Unfinished`
+index; finishing removes `open_shard`, so the index holds only what the sweeper may have to end.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -31,6 +35,11 @@ from pixelport.errors import PixelportError
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+
+# The sparse index of unfinished tasks is spread over this many partitions, so that index writes
+# (one when a task is created, one when it ends) never throttle the table at a few thousand tasks/s.
+OPEN_SHARDS = 10
+UNFINISHED_INDEX = "Unfinished"
 
 # Ids are integers (the published API's task ids are), time-ordered, without a shared counter:
 # milliseconds since 2025-01-01 in the high bits, 12 random bits below. They stay under 2**53, so
@@ -54,8 +63,19 @@ def new_task_id(now_ms: int | None = None) -> int:
     return (ms << _RANDOM_BITS) | secrets.randbits(_RANDOM_BITS)
 
 
+def now() -> float:
+    """The clock of every lease and deadline (tests move it instead of waiting)."""
+    return time.time()
+
+
+def iso_timestamp(seconds: float | None = None) -> str:
+    """SPEC 2.2's timestamps: always microseconds and the UTC offset."""
+    moment = datetime.now(UTC) if seconds is None else datetime.fromtimestamp(seconds, UTC)
+    return moment.isoformat(timespec="microseconds")
+
+
 def _now_iso() -> str:
-    return datetime.now(UTC).isoformat()
+    return iso_timestamp(now())
 
 
 @dataclass
@@ -114,12 +134,27 @@ class TaskStore:
         item = self._db.get_item(TableName=self._table, Key={"id": _n(task_id)}, ConsistentRead=True)
         return _task_from_item(item["Item"]) if "Item" in item else None
 
+    def overdue(self, at: float) -> Iterator[int]:
+        """Ids of unfinished tasks whose deadline passed before `at` (the sparse index, every shard)."""
+        for shard in range(OPEN_SHARDS):
+            paginator = self._db.get_paginator("query")
+            pages = paginator.paginate(
+                TableName=self._table,
+                IndexName=UNFINISHED_INDEX,
+                KeyConditionExpression="open_shard = :shard AND settle_by < :at",
+                ExpressionAttributeValues={":shard": _n(shard), ":at": _n(at)},
+            )
+            for page in pages:
+                for item in page.get("Items", []):
+                    yield int(item["id"]["N"])
+
     # -- writing ---------------------------------------------------------------------------------
     def create(
         self, *, account: str, request: Mapping[str, Any], source_name: str, request_id: str = ""
     ) -> Task:
-        created_at = _now_iso()
-        expires_at = int(time.time()) + limits().task_retention_days * 86400
+        created = now()
+        created_at = iso_timestamp(created)
+        expires_at = int(created) + limits().task_retention_days * 86400
         for _ in range(8):
             task_id = new_task_id()
             item: dict[str, AttributeValueTypeDef] = {
@@ -133,6 +168,8 @@ class TaskStore:
                 "attempts": _n(0),
                 "history": _event(Status.ACCEPTED),
                 "expires_at": _n(expires_at),
+                "open_shard": _n(task_id % OPEN_SHARDS),
+                "settle_by": _n(created + limits().task_deadline_seconds),
             }
             try:
                 self._db.put_item(
@@ -146,7 +183,7 @@ class TaskStore:
         raise RuntimeError("could not allocate a task id")
 
     def claim(self, task_id: int, *, lease_seconds: float) -> Claimed | NotClaimable:
-        now = time.time()
+        at = now()
         token = uuid.uuid4().hex
         try:
             out = self._db.update_item(
@@ -164,8 +201,8 @@ class TaskStore:
                     ":processing": _s(Status.PROCESSING.value),
                     ":accepted": _s(Status.ACCEPTED.value),
                     ":token": _s(token),
-                    ":lease": _n(now + lease_seconds),
-                    ":now": _n(now),
+                    ":lease": _n(at + lease_seconds),
+                    ":now": _n(at),
                     ":one": _n(1),
                     ":event": _event(Status.PROCESSING),
                 },
@@ -180,6 +217,27 @@ class TaskStore:
             return NotClaimable("finished" if current.finished else "busy", current)
         return Claimed(_task_from_item(out["Attributes"]))
 
+    def renew(self, task: Task, *, lease_seconds: float) -> bool:
+        """Extend the lease of a task this holder still holds; False once it was taken over or ended."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"id": _n(task.id)},
+                UpdateExpression="SET lease_until = :lease",
+                ConditionExpression="#s = :processing AND claim_token = :token",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":lease": _n(now() + lease_seconds),
+                    ":processing": _s(Status.PROCESSING.value),
+                    ":token": _s(task.claim_token or ""),
+                },
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
+            raise
+        return True
+
     def release(self, task: Task) -> bool:
         """Give a claimed task back (status ACCEPTED) so a retried event can take it."""
         return self._transition(task, Status.ACCEPTED, {})
@@ -191,16 +249,28 @@ class TaskStore:
         return self._transition(task, Status.ERROR, {"error": _error_value(error)})
 
     def fail_unfinished(self, task_id: int, error: PixelportError) -> bool:
-        """ERROR for a task nobody holds any more (its events ran out of retries); False if finished."""
+        """ERROR for a task nobody holds (its events ran out of retries); False if held or finished."""
+        return self._end_unfinished(
+            task_id, error, "(#s = :accepted OR (#s = :processing AND lease_until < :now))"
+        )
+
+    def expire(self, task_id: int, error: PixelportError) -> bool:
+        """ERROR for a task past its deadline, held or not: the bound on every task is a promise.
+
+        A holder that is still working then fails to complete (its token is gone) and its result is
+        discarded."""
+        return self._end_unfinished(
+            task_id, error, "(#s = :accepted OR #s = :processing) AND settle_by < :now"
+        )
+
+    def _end_unfinished(self, task_id: int, error: PixelportError, condition: str) -> bool:
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key={"id": _n(task_id)},
                 UpdateExpression="SET #s = :error, #e = :err, history = list_append(history, :event) "
-                "REMOVE claim_token, lease_until",
-                ConditionExpression=(
-                    "attribute_exists(id) AND (#s = :accepted OR (#s = :processing AND lease_until < :now))"
-                ),
+                "REMOVE claim_token, lease_until, open_shard",
+                ConditionExpression=f"attribute_exists(id) AND {condition}",
                 ExpressionAttributeNames={"#s": "status", "#e": "error"},
                 ExpressionAttributeValues={
                     ":error": _s(Status.ERROR.value),
@@ -208,7 +278,7 @@ class TaskStore:
                     ":event": _event(Status.ERROR),
                     ":accepted": _s(Status.ACCEPTED.value),
                     ":processing": _s(Status.PROCESSING.value),
-                    ":now": _n(time.time()),
+                    ":now": _n(now()),
                 },
             )
         except ClientError as exc:
@@ -219,13 +289,15 @@ class TaskStore:
 
     def _transition(self, task: Task, status: Status, values: dict[str, AttributeValueTypeDef]) -> bool:
         sets = ", ".join(f"#{k} = :{k}" for k in values)
+        # A finished task leaves the sparse index of unfinished ones.
+        removed = "claim_token, lease_until" + (", open_shard" if status in FINISHED else "")
         try:
             self._db.update_item(
                 TableName=self._table,
                 Key={"id": _n(task.id)},
                 UpdateExpression=(
                     f"SET #s = :status{', ' + sets if sets else ''}, history = list_append(history, :event) "
-                    "REMOVE claim_token, lease_until"
+                    f"REMOVE {removed}"
                 ),
                 ConditionExpression="#s = :processing AND claim_token = :token",
                 ExpressionAttributeNames={"#s": "status", **{f"#{k}": k for k in values}},

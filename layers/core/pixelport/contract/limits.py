@@ -25,6 +25,11 @@ class Limits(BaseModel):
     sync_wait_seconds: float = Field(25.0, gt=0, le=28)
     # How long a task record (and so GET /v1/image/edit/async/{id}) stays readable.
     task_retention_days: int = Field(7, ge=1)
+    # Every task is DONE or ERROR this long after its creation, plus one period of the sweeper's
+    # schedule (README: "every task ends within 20 minutes"). It covers the processor's three
+    # attempts (3 x 300 s) and Lambda's retry delays (60 s + 120 s), with a minute to spare; a task
+    # still unfinished then is ended ERROR (code 5002) whatever crashed.
+    task_deadline_seconds: int = Field(19 * 60, ge=1, le=24 * 3600)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:

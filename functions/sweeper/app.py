@@ -1,0 +1,33 @@
+"""SweeperFunction: on a schedule, ends every task still unfinished past its deadline (ERROR 5002)."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from pixelport import aws, settings
+from pixelport.sweeper import sweep
+from pixelport.tasks import TaskStore
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+
+
+@cache
+def store() -> TaskStore:
+    return TaskStore(aws.dynamodb(), settings.tasks_table())
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    ended = sweep(store())
+    # Any task ended here means something crashed without settling it: the alarm watches this.
+    metrics.add_metric(name="TasksExpired", unit=MetricUnit.Count, value=sum(ended.values()))
+    return {"expired": dict(ended)}
