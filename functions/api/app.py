@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from functools import cache
 from typing import Any
@@ -29,6 +30,8 @@ metrics = Metrics()
 app = APIGatewayRestResolver()
 
 ASYNC_RESULT_PATH = "/v1/image/edit/async/"
+# Task ids are ASCII digits (they stay below 2**53); str.isdigit would also take "²", which int() refuses.
+TASK_ID = re.compile(r"[0-9]{1,18}")
 
 
 @cache
@@ -79,7 +82,8 @@ def finished_response(task: Task) -> Response[str]:
     if task.status is Status.ERROR:
         failure = task.failure()
         assert failure is not None
-        return refused(failure)
+        # The processor counted this failure already; answering it is not a second one.
+        return error_response(failure)
     # Still running at the end of the sync window (SPEC 2.1): the async "accepted" payload.
     return json_response(202, {"data": async_payload(task, result_url(task.id))})
 
@@ -105,7 +109,7 @@ def edit_async() -> Response[str]:
 @app.get("/v1/image/edit/async/<task_id>")
 @tracer.capture_method
 def edit_async_result(task_id: str) -> Response[str]:
-    task = service().get(int(task_id), account=account()) if task_id.isdigit() and len(task_id) < 20 else None
+    task = service().get(int(task_id), account=account()) if TASK_ID.fullmatch(task_id) else None
     if task is None:
         raise PixelportError(TASK_NOT_FOUND, "Image edit task not found.")
     return json_response(200, {"data": async_payload(task, result_url(task.id))})
@@ -117,6 +121,10 @@ def not_found(_: Exception) -> Response[str]:
     return refused(PixelportError(ROUTE_NOT_FOUND, f"no route {event.http_method} {event.path}"))
 
 
+def error_response(error: PixelportError) -> Response[str]:
+    return json_response(error.status, error.envelope())
+
+
 @app.exception_handler(PixelportError)
 def refused(error: PixelportError) -> Response[str]:
     if error.status >= 500:
@@ -124,7 +132,7 @@ def refused(error: PixelportError) -> Response[str]:
     else:
         logger.info("request refused", extra={"error_code": error.kind.code, "reason": error.message})
     count_failure(error.kind.code, "api")
-    return json_response(error.status, error.envelope())
+    return error_response(error)
 
 
 @app.exception_handler(Exception)

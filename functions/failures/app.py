@@ -21,7 +21,8 @@ from pixelport.tasks import TaskStore
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-batch = BatchProcessor(event_type=EventType.SQS)
+# Records not settled yet are reported one by one, never as a failed invocation: that is expected.
+batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @cache

@@ -265,3 +265,16 @@ def test_functions_without_the_pillow_layer_never_import_it(function: str) -> No
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("task_id", ["²", "١٢٣", "\uff11\uff12", "12a", "-1", "1" * 19, " 12"])
+def test_a_task_id_that_is_not_ascii_digits_is_404_not_a_crash(task_id: str) -> None:
+    path = f"/v1/image/edit/async/{task_id}"
+    event = api_event(
+        None,
+        method="GET",
+        path=path,
+        resource="/v1/image/edit/async/{task_id}",
+        path_parameters={"task_id": task_id},
+    )
+    assert_envelope(call(event), 404, "4040")

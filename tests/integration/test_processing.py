@@ -18,6 +18,7 @@ from functions.failures import app as failures
 from functions.processor import app as processor
 from local.resources import LocalNames, s3_event_queue
 from pixelport.processing import TaskBusy
+from pixelport.tasks import TaskStore
 from tests.support.http_server import LocalHTTPServer
 from tests.support.lambdas import api_event, invoke, response_json, s3_event
 
@@ -126,8 +127,6 @@ def test_the_same_s3_event_twice_gives_one_result_and_one_done(
 def test_an_event_for_a_task_held_by_another_invocation_is_retried(
     aws: LocalNames, images: LocalHTTPServer
 ) -> None:
-    from pixelport.tasks import TaskStore
-
     task_id = submit_async(images.url("/cat.png"))
     TaskStore(boto3.client("dynamodb"), aws.table("TasksTable")).claim(task_id, lease_seconds=300)
     with pytest.raises(TaskBusy):
@@ -145,8 +144,11 @@ def test_a_corrupt_image_ends_the_task_in_error_4006(aws: LocalNames, images: Lo
     assert process(aws, task_id)["handled"][0]["status"] == "error"
     data = get_task(task_id)
     assert data["status"] == "ERROR"
-    assert data["errors"][0]["error"].startswith("input")
     assert data["result"] == {}
+    stored = TaskStore(boto3.client("dynamodb"), aws.table("TasksTable")).get(task_id)
+    failure = stored.failure() if stored else None
+    assert failure is not None and (failure.kind.code, failure.status) == ("4006", 400)
+    assert data["errors"] == [{"error": failure.message, "created_at": stored.error["created_at"]}]  # type: ignore[union-attr, index]
 
 
 def test_an_unexpected_failure_is_retried_then_settled_as_error_by_the_failure_destination(
@@ -253,3 +255,18 @@ def test_processor_log_lines_carry_the_api_request_id(aws: LocalNames, images: L
     failed = [line for line in lines if line["message"] == "task failed"]
     assert failed and failed[0]["correlation_id"] == event["requestContext"]["requestId"]
     assert failed[0]["task_id"] == task_id
+
+
+def emitted_failures(stdout: str) -> list[dict[str, Any]]:
+    """The `Failures` metric records (CloudWatch embedded metric format) printed by the handlers."""
+    records = [json.loads(line) for line in stdout.splitlines() if line.startswith('{"_aws"')]
+    return [r for r in records if "Failures" in r]
+
+
+def test_a_processor_error_answered_through_the_sync_route_is_counted_once(
+    images: LocalHTTPServer, s3_notifications: Callable[[], int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    response = call_api(api_event({"input": images.url("/broken.jpg"), "operations": {}}))
+    assert response["statusCode"] == 400, response["body"]
+    failures_counted = emitted_failures(capsys.readouterr().out)
+    assert [(f["stage"], f["error_code"]) for f in failures_counted] == [("processor", "4006")]

@@ -87,7 +87,12 @@ def reset_handler_caches() -> None:
     aws.dynamodb.cache_clear()
     import sys
 
-    for name in ("functions.api.app", "functions.processor.app", "functions.failures.app"):
+    for name in (
+        "functions.api.app",
+        "functions.processor.app",
+        "functions.failures.app",
+        "functions.sweeper.app",
+    ):
         module = sys.modules.get(name)
         for attr in ("service", "processor", "store"):
             cached = getattr(module, attr, None)
