@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,7 +15,7 @@ from PIL import Image
 from functions.api import app as api
 from functions.failures import app as failures
 from functions.processor import app as processor
-from local.resources import LocalNames, s3_event_queue
+from local.resources import LocalNames
 from pixelport.processing import TaskBusy
 from pixelport.tasks import TaskStore
 from tests.support.http_server import LocalHTTPServer
@@ -192,31 +191,6 @@ def test_an_unexpected_failure_is_retried_then_settled_as_error_by_the_failure_d
     data = get_task(task_id)
     assert data["status"] == "ERROR"
     assert "processing failed on every attempt (3)" in data["errors"][0]["error"]
-
-
-@pytest.fixture
-def s3_notifications(aws: LocalNames) -> Iterator[Callable[[], int]]:
-    """Delivers moto's S3->SQS notifications to the processor handler, as the local stack does."""
-    sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=s3_event_queue("ProcessorFunction", "StagedInput"))["QueueUrl"]
-    stop = threading.Event()
-    delivered = [0]
-
-    def pump() -> None:
-        while not stop.is_set():
-            for message in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []):
-                event = json.loads(message["Body"])
-                if "Records" in event:
-                    invoke(processor.lambda_handler, event, timeout=300)
-                    delivered[0] += 1
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            stop.wait(0.05)
-
-    thread = threading.Thread(target=pump, daemon=True)
-    thread.start()
-    yield lambda: delivered[0]
-    stop.set()
-    thread.join(timeout=5)
 
 
 def test_sync_edit_answers_200_once_the_s3_notification_reached_the_processor(
