@@ -227,3 +227,81 @@ def test_gateway_responses_use_codes_of_the_catalogue(template: Template) -> Non
         assert envelope["error_type"] == kind.type, name
         if "StatusCode" in response:
             assert int(response["StatusCode"]) == kind.status, name
+
+
+# -- every task ends ---------------------------------------------------------------------------
+def _rate_seconds(expression: str) -> int:
+    import re
+
+    found = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours)\)", expression)
+    assert found, expression
+    return int(found.group(1)) * (60 if found.group(2).startswith("minute") else 3600)
+
+
+def test_limits_are_set_for_every_function_at_once_never_on_one(template: Template) -> None:
+    """The API accepts a request under the same limits the processor renders it with."""
+    from pixelport.contract.limits import Limits
+
+    limit_variables = {f"PIXELPORT_{name.upper()}" for name in Limits.model_fields}
+    for name, res in template.of_type("AWS::Serverless::Function").items():
+        own = res["Properties"].get("Environment", {}).get("Variables", {})
+        assert not limit_variables & set(own), f"{name} sets a limit of its own; set it in Globals"
+
+
+def test_the_sweeper_reads_the_unfinished_index_the_code_queries(template: Template) -> None:
+    from pixelport.tasks import UNFINISHED_INDEX
+
+    table = template.resources["TasksTable"]["Properties"]
+    (index,) = [i for i in table["GlobalSecondaryIndexes"] if i["IndexName"] == UNFINISHED_INDEX]
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["open_shard", "settle_by"]
+    sweeper = template.resources["SweeperFunction"]["Properties"]
+    statements = sweeper["Policies"][0]["Statement"]
+    assert any(
+        s["Action"] == "dynamodb:Query" and UNFINISHED_INDEX in s["Resource"]["Fn::Sub"] for s in statements
+    )
+
+
+def test_every_task_ends_within_the_20_minutes_the_readme_promises(template: Template) -> None:
+    from pixelport.contract.limits import limits
+
+    deadline = limits().task_deadline_seconds
+    (sweep,) = template.resources["SweeperFunction"]["Properties"]["Events"].values()
+    assert sweep["Type"] == "Schedule"
+    assert deadline + _rate_seconds(sweep["Properties"]["Schedule"]) <= 20 * 60
+    assert "### Every task ends within 20 minutes" in (ROOT / "README.md").read_text()
+    # ...and the deadline leaves room for the processor's three attempts and Lambda's retry delays.
+    processor = template.functions()["ProcessorFunction"]
+    retries = int(processor.event_invoke_config["MaximumRetryAttempts"])
+    assert deadline >= (retries + 1) * processor.timeout + 60 + 120
+    assert processor.event_invoke_config["MaximumEventAgeInSeconds"] == deadline
+
+
+def test_a_failure_record_held_by_a_lease_is_looked_at_again_after_the_lease_ran_out(
+    template: Template,
+) -> None:
+    from pixelport.failures import RECEIVES_WHILE_HELD
+    from pixelport.lease import LEASE_SECONDS
+
+    queue = template.resources["ProcessorFailuresQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] > LEASE_SECONDS
+    assert queue["RedrivePolicy"]["maxReceiveCount"] > RECEIVES_WHILE_HELD  # dropped, not dead-lettered
+
+
+def test_the_dead_letter_queue_and_the_sweeper_raise_alarms(template: Template) -> None:
+    alarms = template.of_type("AWS::CloudWatch::Alarm").values()
+    watched = {
+        (
+            a["Properties"]["Namespace"],
+            a["Properties"]["MetricName"],
+            str(a["Properties"]["Dimensions"][0]["Value"]),
+        )
+        for a in alarms
+    }
+    assert (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        str({"Fn::GetAtt": ["ProcessorFailuresDeadLetterQueue", "QueueName"]}),
+    ) in watched
+    assert ("pixelport", "TasksExpired", "pixelport") in watched
+    assert ("AWS/Lambda", "Errors", str({"Ref": "SweeperFunction"})) in watched
+    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)

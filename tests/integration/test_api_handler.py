@@ -250,7 +250,7 @@ def test_unknown_task_id_is_404() -> None:
     assert_envelope(call(event), 404, "4040")
 
 
-@pytest.mark.parametrize("function", ["api", "failures"])
+@pytest.mark.parametrize("function", ["api", "failures", "sweeper"])
 def test_functions_without_the_pillow_layer_never_import_it(function: str) -> None:
     """Cold start matters, and on AWS these functions have only the core layer."""
     code = (
