@@ -39,7 +39,7 @@ def main() -> None:
     )
     print("| function | import time / reference | ms (context) |")
     print("|---|---:|---:|")
-    for function in ("api", "processor", "failures"):
+    for function in ("api", "processor", "failures", "sweeper"):
         took = seconds(f"import sys; sys.path[:0] = ['functions/{function}', 'layers/core']; import app")
         print(f"| {function} | {took / reference:.2f}x | {took * 1000:.0f} |")
 
