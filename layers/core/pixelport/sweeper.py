@@ -20,13 +20,17 @@ from pixelport.tasks import Status, Task, TaskStore
 logger = Logger(child=True)
 
 
+def _duration(seconds: int) -> str:
+    return f"{seconds // 60} minutes" if seconds % 60 == 0 else f"{seconds} seconds"
+
+
 def overdue_error(task: Task) -> PixelportError:
-    minutes = f"{limits().task_deadline_seconds / 60:g}"
+    within = _duration(limits().task_deadline_seconds)
     quote = f"quote request id {task.request_id} to support" if task.request_id else "please retry"
     if task.status is Status.ACCEPTED and task.attempts == 0:
-        reason = f"the input never reached the processor within {minutes} minutes"
+        reason = f"the input never reached the processor within {within}"
     else:
-        reason = f"processing did not finish within {minutes} minutes ({task.attempts} attempts)"
+        reason = f"processing did not finish within {within} ({task.attempts} attempts)"
     return PixelportError(TASK_OVERDUE, f"{reason}; {quote}")
 
 
