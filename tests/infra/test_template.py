@@ -304,4 +304,5 @@ def test_the_dead_letter_queue_and_the_sweeper_raise_alarms(template: Template) 
     ) in watched
     assert ("pixelport", "TasksExpired", "pixelport") in watched
     assert ("AWS/Lambda", "Errors", str({"Ref": "SweeperFunction"})) in watched
-    assert all(a["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}] for a in alarms)
+    notify = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
+    assert all(a["Properties"]["AlarmActions"] == notify for a in alarms)
