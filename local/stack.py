@@ -125,7 +125,7 @@ class Stack:
                     if destination.get("Type") == "SQS":
                         queue_name = str(resolver.resolve(destination["Destination"])).rsplit(":", 1)[-1]
                         on_failure = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-                    pump: threading.Thread = AsyncInvoker(
+                    pump: AsyncInvoker | SqsPoller = AsyncInvoker(
                         f"{name}-{event_id}",
                         self.sqs,
                         url,
@@ -151,7 +151,7 @@ class Stack:
                 else:
                     continue
                 pump.start()
-                self.threads.append(pump)
+                self.threads.append(pump.thread)
 
     def _results_bucket(self) -> str:
         """The bucket behind the CloudFront distribution: the origin's RegionalDomainName."""
