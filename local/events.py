@@ -10,43 +10,89 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
-import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from local.runtime import FunctionError, FunctionRuntime
+from local.runtime import FunctionError, Invocable
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
+# After a failed receive (moto busy or restarting): long enough not to spin, short enough to catch up.
+RECEIVE_BACKOFF_SECONDS = 1.0
 
-class _Pump(threading.Thread):
-    def __init__(
-        self, name: str, sqs: SQSClient, queue_url: str, runtime: FunctionRuntime, stop: threading.Event
-    ):
-        super().__init__(name=name, daemon=True)
+
+def log(line: str) -> None:
+    sys.stderr.write(f"pixelport: {line}\n")
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+class _Pump:
+    """Receives from one queue on its own thread until the stop event; no error ends it early, since a
+    dead pump would leave the gateway accepting work that never finishes."""
+
+    def __init__(self, name: str, sqs: SQSClient, queue_url: str, runtime: Invocable, stop: threading.Event):
+        self.name = name
         self.sqs = sqs
         self.queue_url = queue_url
         self.runtime = runtime
         self.stop = stop
+        # Owned rather than inherited: Thread's private methods are not ours to shadow.
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
-    def receive(self, count: int) -> list[MessageTypeDef]:
-        try:
-            answer = self.sqs.receive_message(
-                QueueUrl=self.queue_url,
-                MaxNumberOfMessages=count,
-                WaitTimeSeconds=1,
-                MessageSystemAttributeNames=["All"],
-            )
-        except Exception:
-            if self.stop.is_set():
-                return []
-            raise
+    def start(self) -> None:
+        self.thread.start()
+
+    def join(self, timeout: float | None = None) -> None:
+        self.thread.join(timeout)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                messages = self._receive()
+            except Exception as exc:
+                if self.stop.is_set():
+                    break  # moto stops with the stack
+                log(f"{self.name}: receive failed, retrying in {RECEIVE_BACKOFF_SECONDS:g}s: {describe(exc)}")
+                self.stop.wait(RECEIVE_BACKOFF_SECONDS)
+                continue
+            if not messages:
+                continue
+            try:
+                self._handle(messages)
+            except Exception as exc:
+                # The messages come back after their visibility timeout.
+                log(f"{self.name}: handling {len(messages)} message(s) failed: {describe(exc)}")
+        self._stopped()
+
+    def _receive(self) -> list[MessageTypeDef]:
+        answer = self.sqs.receive_message(
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self._batch_size(),
+            WaitTimeSeconds=1,
+            MessageSystemAttributeNames=["All"],
+        )
         return answer.get("Messages", [])
+
+    def _batch_size(self) -> int:
+        return 10
+
+    def _handle(self, messages: list[MessageTypeDef]) -> None:
+        raise NotImplementedError
+
+    def _stopped(self) -> None:
+        pass
+
+    def _delete_message(self, message: MessageTypeDef) -> None:
+        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 class AsyncInvoker(_Pump):
@@ -57,7 +103,7 @@ class AsyncInvoker(_Pump):
         name: str,
         sqs: SQSClient,
         queue_url: str,
-        runtime: FunctionRuntime,
+        runtime: Invocable,
         stop: threading.Event,
         *,
         max_retries: int,
@@ -72,18 +118,31 @@ class AsyncInvoker(_Pump):
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
         self.in_flight = threading.Semaphore(concurrency)
 
-    def run(self) -> None:
-        while not self.stop.is_set():
-            for message in self.receive(10):
-                self.in_flight.acquire()
-                self.pool.submit(self._invoke, message)
+    def _handle(self, messages: list[MessageTypeDef]) -> None:
+        for message in messages:
+            # Receive no faster than the workers invoke, but never block the stop.
+            while not self.in_flight.acquire(timeout=0.5):
+                if self.stop.is_set():
+                    return
+            try:
+                future = self.pool.submit(self._invoke, message)
+            except BaseException:
+                self.in_flight.release()
+                raise
+            future.add_done_callback(self._report)
+
+    def _report(self, future: Future[None]) -> None:
+        if not future.cancelled() and (exc := future.exception()) is not None:
+            log(f"{self.name}: invocation failed: {describe(exc)}")
+
+    def _stopped(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _invoke(self, message: MessageTypeDef) -> None:
         try:
             event = json.loads(message["Body"])
             if event.get("Event") == "s3:TestEvent":  # sent when a notification is configured
-                self._delete(message)
+                self._delete_message(message)
                 return
             attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
             try:
@@ -93,26 +152,26 @@ class AsyncInvoker(_Pump):
                     return
                 if attempt <= self.max_retries:
                     # Lambda waits about 1 then 2 minutes; locally the same doubling, in seconds.
+                    delay = max(1, round(self.retry_delay * 2 ** (attempt - 1)))
+                    log(f"{self.name}: attempt {attempt} failed ({exc}), retrying in {delay}s")
                     self.sqs.change_message_visibility(
                         QueueUrl=self.queue_url,
                         ReceiptHandle=message["ReceiptHandle"],
-                        VisibilityTimeout=max(1, round(self.retry_delay * 2 ** (attempt - 1))),
+                        VisibilityTimeout=delay,
                     )
                     return
+                log(f"{self.name}: attempt {attempt} failed ({exc}), retries exhausted")
                 self._send_to_destination(event, exc.payload, attempt)
-            self._delete(message)
+            self._delete_message(message)
         finally:
             self.in_flight.release()
-
-    def _delete(self, message: MessageTypeDef) -> None:
-        self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
 
     def _send_to_destination(self, event: Any, error: dict[str, Any], attempts: int) -> None:
         if self.on_failure_queue_url is None:
             return
         record = {
             "version": "1.0",
-            "timestamp": datetime.now(UTC).isoformat(),
+            "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "requestContext": {
                 "requestId": str(uuid.uuid4()),
                 "functionArn": f"{self.runtime.function_arn}:$LATEST",
@@ -139,7 +198,7 @@ class SqsPoller(_Pump):
         sqs: SQSClient,
         queue_url: str,
         queue_arn: str,
-        runtime: FunctionRuntime,
+        runtime: Invocable,
         stop: threading.Event,
         *,
         batch_size: int,
@@ -148,31 +207,32 @@ class SqsPoller(_Pump):
         self.queue_arn = queue_arn
         self.batch_size = batch_size
 
-    def run(self) -> None:
-        while not self.stop.is_set():
-            messages = self.receive(min(self.batch_size, 10))
-            if not messages:
-                continue
-            records = [
-                {
-                    "messageId": m["MessageId"],
-                    "receiptHandle": m["ReceiptHandle"],
-                    "body": m["Body"],
-                    "attributes": m.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "md5OfBody": m.get("MD5OfBody", ""),
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": self.queue_arn,
-                    "awsRegion": "us-east-1",
-                }
-                for m in messages
-            ]
-            try:
-                answer = self.runtime.invoke({"Records": records})
-            except FunctionError:
-                time.sleep(0.5)
-                continue  # every message comes back after its visibility timeout
-            failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
-            for m in messages:
-                if m["MessageId"] not in failed:
-                    self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
+    def _batch_size(self) -> int:
+        return min(self.batch_size, 10)
+
+    def _handle(self, messages: list[MessageTypeDef]) -> None:
+        records = [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": m.get("Attributes", {}),
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": self.queue_arn,
+                "awsRegion": "us-east-1",
+            }
+            for m in messages
+        ]
+        try:
+            answer = self.runtime.invoke({"Records": records})
+        except FunctionError as exc:
+            if not self.stop.is_set():
+                log(f"{self.name}: batch of {len(messages)} failed ({exc}); it comes back when visible")
+            self.stop.wait(0.5)
+            return
+        failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
+        for m in messages:
+            if m["MessageId"] not in failed:
+                self._delete_message(m)

@@ -20,11 +20,20 @@ import traceback
 import uuid
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
-from typing import Any
+from typing import Any, Protocol
 
 from local.template import FunctionSpec
 
 _SPAWN = multiprocessing.get_context("spawn")
+
+
+class Invocable(Protocol):
+    """What an event source needs of a function (FunctionRuntime; a fake in tests)."""
+
+    @property
+    def function_arn(self) -> str: ...
+
+    def invoke(self, event: Any, timeout: float | None = None) -> Any: ...
 
 
 class FunctionError(Exception):

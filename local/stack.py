@@ -8,12 +8,15 @@ bucket in place of CloudFront.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import re
 import signal
 import socket
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -44,6 +47,9 @@ DEFAULT_LOCAL_API_KEY = "pixelport-local-development-key"
 CONCURRENCY = {"ApiFunction": 4, "ProcessorFunction": 2}
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 TMP_PREFIX = "/tmp/"  # noqa: S108 - a URL path, not a file
+CONTENT_LENGTH = re.compile(r"[0-9]+")
+# How long a refused request's unread body is drained before the connection closes.
+DRAIN_SECONDS = 2.0
 
 
 def free_port() -> int:
@@ -125,7 +131,7 @@ class Stack:
                     if destination.get("Type") == "SQS":
                         queue_name = str(resolver.resolve(destination["Destination"])).rsplit(":", 1)[-1]
                         on_failure = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-                    pump: threading.Thread = AsyncInvoker(
+                    pump: AsyncInvoker | SqsPoller = AsyncInvoker(
                         f"{name}-{event_id}",
                         self.sqs,
                         url,
@@ -151,7 +157,7 @@ class Stack:
                 else:
                     continue
                 pump.start()
-                self.threads.append(pump)
+                self.threads.append(pump.thread)
 
     def _results_bucket(self) -> str:
         """The bucket behind the CloudFront distribution: the origin's RegionalDomainName."""
@@ -181,8 +187,6 @@ class Stack:
         path = unquote(parts.path)
         if path.startswith(TMP_PREFIX) and method in ("GET", "HEAD"):
             return self._serve_result(path.lstrip("/"))
-        if len(body) > MAX_PAYLOAD_BYTES:
-            return gateway_response(self.template, "REQUEST_TOO_LARGE", 413, "Request Too Long")
         found = match(self.routes, method, path)
         if found is None:
             return gateway_response(
@@ -247,22 +251,62 @@ class Stack:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
             server_version = "pixelport-local"
+            # A client that stalls mid-body (or idles between requests) frees its thread in the end.
+            timeout = 60
 
             def _handle(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
+                # Judged on the header alone, as API Gateway does: the body is never read when
+                # the request cannot be served.
+                length = self._content_length()
+                if length is None:
+                    message = "Bad Request: invalid Content-Length"
+                    self._send(gateway_response(stack.template, "DEFAULT_4XX", 400, message), close=True)
+                    return
+                if length > MAX_PAYLOAD_BYTES:
+                    too_large = gateway_response(stack.template, "REQUEST_TOO_LARGE", 413, "Request Too Long")
+                    self._send(too_large, close=True)
+                    return
                 body = self.rfile.read(length) if length else b""
                 headers: dict[str, list[str]] = {}
                 for name, value in self.headers.items():
                     headers.setdefault(name, []).append(value)
-                answer = stack.answer(self.command, self.path, headers, body, self.client_address[0])
+                self._send(stack.answer(self.command, self.path, headers, body, self.client_address[0]))
+
+            def _content_length(self) -> int | None:
+                """The declared body length; None when it is not one plain decimal number."""
+                values = {v.strip() for v in self.headers.get_all("Content-Length") or []}
+                if not values:
+                    return 0
+                # Differing lengths are how requests get smuggled; int() would also take "+1", "1_0".
+                if len(values) > 1 or not CONTENT_LENGTH.fullmatch(value := values.pop()):
+                    return None
+                return int(value)
+
+            def _send(self, answer: GatewayAnswer, *, close: bool = False) -> None:
                 self.send_response(answer.status)
                 for name, value in answer.headers.items():
                     if name.lower() not in ("content-length", "connection", "transfer-encoding"):
                         self.send_header(name, value)
                 self.send_header("Content-Length", str(len(answer.body)))
+                if close:
+                    self.send_header("Connection", "close")  # also sets close_connection
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(answer.body)
+                if close:
+                    self._drain()
+
+            def _drain(self) -> None:
+                """Closing with unread bytes makes the kernel send a reset, which can destroy the
+                answer before the client reads it: stop writing, then discard what still comes, briefly."""
+                self.wfile.flush()
+                deadline = time.monotonic() + DRAIN_SECONDS
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_WR)
+                    while (left := deadline - time.monotonic()) > 0:
+                        self.connection.settimeout(left)
+                        if not self.connection.recv(65536):
+                            break
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
 

@@ -20,6 +20,7 @@ from tests.support.http_server import LocalHTTPServer
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
+TRACEBACK = "Traceback (most recent call last)"
 
 
 @dataclass
@@ -84,6 +85,7 @@ def stack() -> Iterator[RunningStack]:
     yield running
     code = stop_stack(running)
     assert code == 0, "".join(running.output[-40:])
+    assert TRACEBACK not in "".join(running.output), "".join(running.output[-80:])
 
 
 @pytest.fixture(scope="session")

@@ -13,7 +13,7 @@ from PIL import Image
 
 from local.stack import free_port
 from tests.e2e.client import edit, fetch, request
-from tests.e2e.conftest import ROOT, RunningStack, start_stack, stop_stack
+from tests.e2e.conftest import ROOT, TRACEBACK, RunningStack, start_stack, stop_stack
 from tests.support.http_server import LocalHTTPServer
 
 pytestmark = pytest.mark.e2e
@@ -146,7 +146,9 @@ def test_ctrl_c_stops_every_process_the_stack_started() -> None:
     children = _descendants(running.process.pid)
     assert children, "the stack should run its Lambda environments as child processes"
     assert stop_stack(running) == 0
-    assert "stopping" in "".join(running.output)
+    output = "".join(running.output)
+    assert "stopping" in output
+    assert TRACEBACK not in output, output
     still = [pid for pid in children if Path(f"/proc/{pid}").exists() and _state(pid) != "Z"]
     assert still == []
 

@@ -1,0 +1,109 @@
+"""The local gateway's HTTP front: what it answers before a request reaches a function."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from local.apigw import MAX_PAYLOAD_BYTES, GatewayAnswer
+from local.stack import Stack
+from local.template import Template
+
+PROMPTLY = 5.0  # seconds; a gateway waiting for the promised body would take forever
+
+
+class RecordingStack(Stack):
+    """The stack's HTTP handler in front of a recorder, in place of the routes and functions."""
+
+    def answer(
+        self, method: str, target: str, headers: dict[str, list[str]], body: bytes, peer: str
+    ) -> GatewayAnswer:
+        self.calls.append((method, target, headers, body))
+        return GatewayAnswer(200, {"Content-Type": "text/plain"}, b"ok")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.calls: list[tuple[Any, ...]] = []
+
+
+class Gateway:
+    def __init__(self, server: ThreadingHTTPServer, calls: list[tuple[Any, ...]]):
+        self.server = server
+        self.calls = calls
+        self.port = int(server.server_address[1])
+
+    def exchange(self, head: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+        """Send raw bytes, read until the gateway closes the connection or PROMPTLY passes."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=PROMPTLY) as sock:
+            sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+            received = b""
+            while b"\r\n\r\n" not in received or len(received) < _expected_length(received):
+                chunk = sock.recv(65536)  # raises TimeoutError if the gateway never answers
+                if not chunk:
+                    break
+                received += chunk
+        status_line, _, rest = received.partition(b"\r\n")
+        header_block, _, payload = rest.partition(b"\r\n\r\n")
+        headers = {}
+        for line in header_block.decode().split("\r\n"):
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return int(status_line.split()[1]), headers, payload
+
+
+def _expected_length(received: bytes) -> int:
+    head, _, _ = received.partition(b"\r\n\r\n")
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            return len(head) + 4 + int(line.split(b":")[1])
+    return len(received)
+
+
+@pytest.fixture
+def gateway(template: Template) -> Iterator[Gateway]:
+    stack = RecordingStack(port=0, api_key="test", template=template)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), stack._handler_class())
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Gateway(server, stack.calls)
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_content_length_above_the_limit_is_413_at_once_without_waiting_for_the_body(
+    gateway: Gateway,
+) -> None:
+    status, headers, body = gateway.exchange(
+        f"POST /v1/image/edit HTTP/1.1\nHost: x\nContent-Length: {50 * MAX_PAYLOAD_BYTES}\n",
+        b"only a few bytes",
+    )
+    assert status == 413
+    assert json.loads(body)["error_code"] == "4133"  # the template's REQUEST_TOO_LARGE
+    assert headers["connection"] == "close"  # the rest of the body is never read
+    assert gateway.calls == []
+
+
+@pytest.mark.parametrize("length", ["-1", "ten", "1e3", ""])
+def test_a_negative_or_non_numeric_content_length_is_400(gateway: Gateway, length: str) -> None:
+    status, headers, _ = gateway.exchange(
+        f"POST /v1/image/edit HTTP/1.1\nHost: x\nContent-Length: {length}\n", b"{}"
+    )
+    assert status == 400
+    assert headers["connection"] == "close"
+    assert gateway.calls == []
+
+
+def test_a_body_within_the_limit_reaches_the_stack(gateway: Gateway) -> None:
+    status, _, body = gateway.exchange(
+        "POST /v1/image/edit HTTP/1.1\nHost: x\nContent-Length: 2\nConnection: close\n", b"{}"
+    )
+    assert (status, body) == (200, b"ok")
+    assert [call[:2] for call in gateway.calls] == [("POST", "/v1/image/edit")]
+    assert gateway.calls[0][3] == b"{}"
