@@ -283,3 +283,123 @@ def test_valid_operations_parse_with_their_defaults() -> None:
     ).operations
     assert ops.resizing is not None and ops.resizing.height == "auto" and ops.resizing.fit.type == "crop"
     assert ops.background is not None and ops.background.remove is False and ops.background.color == "#00ff00"
+
+
+# --- strict types (SPEC 1: a boolean is not a number, a string is neither) -------------------------
+
+
+def _nest(path: str, value: Any, around: dict[str, Any]) -> dict[str, Any]:
+    """A body with `value` at the dotted `path`; `around` gives the sibling keys each object needs."""
+    body: dict[str, Any] = {"input": URL, "operations": {}}
+    node = body
+    keys = path.split(".")
+    for depth, key in enumerate(keys[:-1]):
+        prefix = ".".join(keys[: depth + 1])
+        node = node.setdefault(key, dict(around.get(prefix, {})))
+    node[keys[-1]] = value
+    return body
+
+
+NUMERIC_FIELDS: list[tuple[str, dict[str, Any]]] = [
+    ("output.format.quality", {"output.format": {"type": "jpeg"}}),
+    (
+        "output.format.compression.quality",
+        {"output.format": {"type": "webp"}, "output.format.compression": {"type": "lossy"}},
+    ),
+    (
+        "output.format.compression.quality",
+        {"output.format": {"type": "avif"}, "output.format.compression": {"type": "lossy"}},
+    ),
+    (
+        "output.format.compression.quality",
+        {"output.format": {"type": "tiff"}, "output.format.compression": {"type": "lossy"}},
+    ),
+    ("output.metadata.dpi", {}),
+    ("operations.resizing.width", {}),
+    ("operations.resizing.height", {}),
+    ("operations.adjustments.hdr", {}),
+    ("operations.adjustments.hdr.intensity", {}),
+    ("operations.adjustments.exposure", {}),
+    ("operations.adjustments.saturation", {}),
+    ("operations.adjustments.contrast", {}),
+    ("operations.adjustments.sharpness", {}),
+    (
+        "operations.generative.style_transfer.depth_strength",
+        {"operations.generative.style_transfer": {"style_reference_image": URL}},
+    ),
+    (
+        "operations.generative.style_transfer.denoising_strength",
+        {"operations.generative.style_transfer": {"style_reference_image": URL}},
+    ),
+    (
+        "operations.generative.style_transfer.style_strength",
+        {"operations.generative.style_transfer": {"style_reference_image": URL}},
+    ),
+]
+BOOLEAN_FIELDS: list[tuple[str, dict[str, Any]]] = [
+    ("output.format.progressive", {"output.format": {"type": "jpeg"}}),
+    ("operations.restorations.polish", {}),
+    ("operations.adjustments.hdr.stitching", {}),
+    ("operations.background.remove", {}),
+    ("operations.background.remove.clipping", {}),
+    ("operations.background.blur", {}),
+    ("operations.privacy.blur_car_plate", {}),
+    ("operations.privacy.identity_crop", {}),
+]
+
+
+@pytest.mark.parametrize("value", [True, False, "300", "0.5"], ids=["true", "false", "str-int", "str-float"])
+@pytest.mark.parametrize(
+    ("path", "around"), NUMERIC_FIELDS, ids=[f"{p}-{i}" for i, (p, _) in enumerate(NUMERIC_FIELDS)]
+)
+def test_a_boolean_or_a_string_is_not_a_number_anywhere(
+    path: str, around: dict[str, Any], value: Any
+) -> None:
+    details = refusal(_nest(path, value, around))
+    assert list(details) == [path], details
+
+
+@pytest.mark.parametrize("value", ["true", "false", 1, 0], ids=["str-true", "str-false", "one", "zero"])
+@pytest.mark.parametrize(("path", "around"), BOOLEAN_FIELDS, ids=[p for p, _ in BOOLEAN_FIELDS])
+def test_a_string_or_a_number_is_not_a_boolean_anywhere(
+    path: str, around: dict[str, Any], value: Any
+) -> None:
+    details = refusal(_nest(path, value, around))
+    assert list(details) == [path], details
+
+
+@pytest.mark.parametrize(
+    ("path", "around", "value", "message"),
+    [
+        ("output.metadata.dpi", {}, True, "value is not a valid integer"),
+        ("output.format.quality", {"output.format": {"type": "jpeg"}}, "90", "value is not a valid integer"),
+        ("operations.adjustments.exposure", {}, 10.0, "value is not a valid integer"),
+        (
+            "operations.generative.style_transfer.style_strength",
+            {"operations.generative.style_transfer": {"style_reference_image": URL}},
+            "0.5",
+            "value is not a valid float",
+        ),
+        (
+            "output.format.progressive",
+            {"output.format": {"type": "jpeg"}},
+            "true",
+            "value is not a valid boolean",
+        ),
+    ],
+)
+def test_wrong_types_are_worded_as_the_published_api_words_them(
+    path: str, around: dict[str, Any], value: Any, message: str
+) -> None:
+    assert refusal(_nest(path, value, around)) == {path: [message]}
+
+
+def test_whole_numbers_are_accepted_where_a_fraction_is_allowed() -> None:
+    body = _nest(
+        "operations.generative.style_transfer.style_strength",
+        1,
+        {"operations.generative.style_transfer": {"style_reference_image": URL}},
+    )
+    ops = parse_edit_request(body).operations
+    assert ops.generative is not None and ops.generative.style_transfer is not None
+    assert ops.generative.style_transfer.style_strength == 1.0
