@@ -403,3 +403,26 @@ def test_whole_numbers_are_accepted_where_a_fraction_is_allowed() -> None:
     ops = parse_edit_request(body).operations
     assert ops.generative is not None and ops.generative.style_transfer is not None
     assert ops.generative.style_transfer.style_strength == 1.0
+
+
+# --- percentages -------------------------------------------------------------------------------------
+
+PERCENT_RANGE = "a percentage must be greater than 0% and at most 10000%"
+
+
+@pytest.mark.parametrize("value", ["1000%", "10000%", "250%", "12.5%", "0.5%"])
+def test_resizing_percentages_up_to_10000_are_accepted(value: str) -> None:
+    ops = parse(operations={"resizing": {"width": value}}).operations
+    assert ops.resizing is not None and ops.resizing.width == value
+
+
+@pytest.mark.parametrize("value", ["10001%", "0%", "0.0%", "99999999999999999999%"])
+def test_resizing_percentages_out_of_range_are_422_stating_the_range(value: str) -> None:
+    details = refusal({"input": URL, "operations": {"resizing": {"width": value}}})
+    assert details == {"operations.resizing.width": [PERCENT_RANGE]}
+
+
+@pytest.mark.parametrize("value", ["60%", "100%", "1000%", "10% 75%"])
+def test_padding_over_half_a_side_says_so_whatever_the_number_of_digits(value: str) -> None:
+    details = refusal({"input": URL, "operations": {"padding": value}})
+    assert details == {"operations.padding": ["padding cannot be more than 50% of a side"]}
