@@ -426,3 +426,61 @@ def test_resizing_percentages_out_of_range_are_422_stating_the_range(value: str)
 def test_padding_over_half_a_side_says_so_whatever_the_number_of_digits(value: str) -> None:
     details = refusal({"input": URL, "operations": {"padding": value}})
     assert details == {"operations.padding": ["padding cannot be more than 50% of a side"]}
+
+
+# --- the source URL: one validator for the input and for every redirect (see test_url_fetch) ----------
+
+# (URL, the message the contract and the fetcher both give). test_url_fetch redirects to each of these.
+SOURCE_URL_RULES: list[tuple[str, str]] = [
+    ("https://user:pw@x.test/a.png", "credentials in the URL are not accepted"),
+    ("https://user@x.test/a.png", "credentials in the URL are not accepted"),
+    ("https://@x.test/a.png", "credentials in the URL are not accepted"),
+    ("https://x.test/a b.png", "URL must not contain spaces or control characters; percent-encode them"),
+    ("https://x.test/a\tb.png", "URL must not contain spaces or control characters; percent-encode them"),
+    ("https://x.test/a\x7fb.png", "URL must not contain spaces or control characters; percent-encode them"),
+    ("https:///a.png", "URL needs a host"),
+    ("https://x.test:99999/a.png", "URL has an invalid port"),
+    ("https://x.test:port/a.png", "URL has an invalid port"),
+    ("http://exa..mple.test/a.png", "URL has an invalid host name 'exa..mple.test'"),
+    ("http://" + "a" * 70 + ".test/", "URL has an invalid host name '" + "a" * 70 + ".test'"),
+    ("http://[fe80::1%25eth0]/a.png", "URL host must not carry an IPv6 zone id"),
+    *(
+        (
+            f"http://{host}/a.png",
+            f"URL host '{host}' is not a valid IPv4 address; "
+            "write it as four decimal numbers, such as 192.0.2.1",
+        )
+        for host in ("2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1", "0x7f000001")
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "message"), SOURCE_URL_RULES)
+def test_input_url_breaking_a_rule_is_422_naming_the_rule(url: str, message: str) -> None:
+    assert refusal({"input": url, "operations": {}}) == {"input": [message]}
+
+
+def test_input_url_of_513_characters_is_422() -> None:
+    url = "https://x.test/" + "a" * (513 - len("https://x.test/"))
+    assert refusal({"input": url, "operations": {}}) == {
+        "input": ["ensure this value has at most 512 characters"]
+    }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://Bücher.test/a.png",
+        "http://[2001:4860:4860::8888]:8080/a.png",
+        "https://93.184.216.34/a.png",
+        "https://cdn.example.com/a%20b.png?w=100%&x=ü",
+    ],
+)
+def test_input_urls_the_fetcher_can_fetch_are_accepted(url: str) -> None:
+    assert parse_edit_request({"input": url, "operations": {}}).input == url
+
+
+def test_input_with_an_unpaired_surrogate_is_422_not_a_crash() -> None:
+    # json.loads turns "\\ud800" into a lone surrogate, which no URL can carry.
+    details = refusal({"input": "http://x.test/\ud800.png", "operations": {}})
+    assert details == {"input": ["value is not valid text (it contains an unpaired surrogate)"]}

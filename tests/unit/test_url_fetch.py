@@ -29,6 +29,7 @@ from pixelport.errors import (
 from pixelport.sources.network_guard import NetworkPolicy
 from pixelport.sources.url import Fetched, fetch
 from tests.support.http_server import LocalHTTPServer
+from tests.unit.test_contract import SOURCE_URL_RULES
 
 LOOPBACK = NetworkPolicy(allowed=(ipaddress.ip_network("127.0.0.0/8"),))
 PUBLIC_ONLY = NetworkPolicy()
@@ -158,11 +159,12 @@ def test_ip_literal_host_is_not_given_to_the_resolver(server: LocalHTTPServer) -
     assert calls == []
 
 
-def test_request_target_escapes_spaces_and_non_ascii_and_keeps_escapes_and_reserved_characters(
+def test_request_target_escapes_non_ascii_and_stray_percent_and_keeps_escapes_and_reserved_characters(
     server: LocalHTTPServer,
 ) -> None:
+    # Spaces are refused by the URL rules (see SOURCE_URL_RULES), so a URL reaching here has none.
     server.add("/a b/ü.png", body=b"x")
-    fetched = get(server.url("/a b/ü.png?q=x y&z=%41&w=100%&k=(1);[2]"))
+    fetched = get(server.url("/a%20b/ü.png?q=x%20y&z=%41&w=100%&k=(1);[2]"))
     assert server.requests[0].target == "/a%20b/%C3%BC.png?q=x%20y&z=%41&w=100%25&k=(1);[2]"
     assert fetched.name == "ü.png"
 
@@ -590,3 +592,65 @@ def test_a_resolver_that_hangs_is_cut_off_at_the_deadline() -> None:
         release.set()
     assert error.message == "resolving host slow-dns.test timed out"
     assert time.monotonic() - started < 1.5
+
+
+# --- one URL validator: a redirect is held to the contract's rules (tests/unit/test_contract.py) -------
+
+
+@pytest.mark.parametrize(("location", "message"), SOURCE_URL_RULES)
+def test_redirect_to_a_url_the_contract_refuses_is_refused_with_the_contracts_message(
+    server: LocalHTTPServer, connections: list[tuple[str, int]], location: str, message: str
+) -> None:
+    server.add_redirect("/r", location)
+    calls: list[tuple[str, int]] = []
+    error = refuses(INPUT_UNREACHABLE, lambda: get(server.url("/r"), resolve=resolver({}, calls)))
+    assert error.message.startswith("input URL redirected to ")
+    assert error.message.endswith(": " + message)
+    assert calls == []  # refused before any lookup
+    assert connections == [("127.0.0.1", server.port)]  # and before any connection
+
+
+@pytest.mark.parametrize(("url", "message"), SOURCE_URL_RULES)
+def test_input_url_the_contract_refuses_is_refused_by_the_fetcher_too(url: str, message: str) -> None:
+    calls: list[tuple[str, int]] = []
+    error = refuses(INPUT_UNREACHABLE, lambda: get(url, resolve=resolver({}, calls)))
+    assert error.message == "input URL: " + message
+    assert calls == []
+
+
+def test_redirect_to_a_long_presigned_url_is_followed(server: LocalHTTPServer) -> None:
+    # Object stores redirect to signed URLs far longer than the input's 512 characters.
+    target = "/object.png?" + "X-Amz-Signature=" + "f" * 1000
+    server.add_redirect("/r", target)
+    server.add("/object.png", body=b"img")
+    assert get(server.url("/r")).data == b"img"
+
+
+def test_redirect_to_a_url_longer_than_4096_characters_is_refused(server: LocalHTTPServer) -> None:
+    location = server.url("/object.png?q=") + "a" * 4096
+    server.add_redirect("/r", location)
+    error = refuses(INPUT_UNREACHABLE, lambda: get(server.url("/r")))
+    assert error.message.endswith(": ensure this value has at most 4096 characters")
+    assert server.request_count == 1
+
+
+@pytest.mark.parametrize("host", ["2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1", "[::ffff:127.0.0.1]"])
+def test_loopback_written_in_another_form_is_never_fetched_under_the_default_policy(
+    server: LocalHTTPServer, connections: list[tuple[str, int]], host: str
+) -> None:
+    server.add("/a.png", body=b"x")
+    # A resolver that reads numeric hosts as the C library does: every form is 127.0.0.1.
+    calls: list[tuple[str, int]] = []
+    resolve = resolver(
+        {name: ["127.0.0.1"] for name in ("2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1")}, calls
+    )
+    with pytest.raises(PixelportError) as caught:
+        get(f"http://{host}:{server.port}/a.png", policy=PUBLIC_ONLY, resolve=resolve)
+    assert caught.value.kind in (INPUT_UNREACHABLE, INPUT_ADDRESS_REFUSED)
+    assert calls == [] and connections == [] and server.request_count == 0
+
+
+def test_ipv6_zone_id_is_refused_before_any_connection(connections: list[tuple[str, int]]) -> None:
+    error = refuses(INPUT_UNREACHABLE, lambda: get("http://[fe80::1%25eth0]/a.png", policy=PUBLIC_ONLY))
+    assert error.message == "input URL: URL host must not carry an IPv6 zone id"
+    assert connections == []

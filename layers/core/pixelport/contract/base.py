@@ -61,6 +61,7 @@ _MESSAGES: dict[str, Callable[[dict[str, Any]], str]] = {
     "float_type": lambda c: "value is not a valid float",
     "bool_type": lambda c: "value is not a valid boolean",
     "string_type": lambda c: "str type expected",
+    "string_unicode": lambda c: "value is not valid text (it contains an unpaired surrogate)",
     "dict_type": lambda c: "value is not a valid dict",
     "model_type": lambda c: "value is not a valid dict",
     "model_attributes_type": lambda c: "value is not a valid dict",
@@ -85,7 +86,8 @@ def details_from(error: ValidationError, prefix: str = "") -> Details:
             message = word(item.get("ctx") or {})
         else:
             message = str(item["msg"]).removeprefix("Value error, ")
-            message = message[:1].lower() + message[1:]
+            if not message[:2].isupper():  # "URL ..." keeps its capitals
+                message = message[:1].lower() + message[1:]
         if message not in details.setdefault(path, []):
             details[path].append(message)
     return details

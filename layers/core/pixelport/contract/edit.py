@@ -7,7 +7,6 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 
 from pixelport.contract.base import StrictModel, validation_failed
-from pixelport.contract.limits import limits
 from pixelport.contract.operations import Operations, operation_rule_errors
 from pixelport.contract.output import Output, OutputOptions, output_rule_errors
 from pixelport.contract.references import StorageRef, UrlRef, parse_input
@@ -22,8 +21,6 @@ class EditRequest(StrictModel):
     @field_validator("input")
     @classmethod
     def _input_reference(cls, value: str) -> str:
-        if len(value) > limits().max_input_url_length:
-            raise ValueError(f"ensure this value has at most {limits().max_input_url_length} characters")
         parse_input(value)
         return value
 
