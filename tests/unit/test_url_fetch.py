@@ -9,10 +9,13 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import socket
+import ssl
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -654,3 +657,82 @@ def test_ipv6_zone_id_is_refused_before_any_connection(connections: list[tuple[s
     error = refuses(INPUT_UNREACHABLE, lambda: get("http://[fe80::1%25eth0]/a.png", policy=PUBLIC_ONLY))
     assert error.message == "input URL: URL host must not carry an IPv6 zone id"
     assert connections == []
+
+
+# --- https never redirects to plain http -------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalHTTPServer]:
+    """A LocalHTTPServer speaking TLS with a certificate for 127.0.0.1 that the fetcher is made to trust."""
+    cert, key = _self_signed_certificate(tmp_path)
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: real(cafile=str(cert)))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with LocalHTTPServer() as running:
+        assert running._httpd is not None
+        running._httpd.socket = context.wrap_socket(running._httpd.socket, server_side=True)
+        yield running
+
+
+def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pixelport test")])
+    now = datetime.now(UTC)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .add_extension(ski, False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def test_https_is_fetched_over_verified_tls(tls_server: LocalHTTPServer) -> None:
+    tls_server.add("/a.png", body=b"img")
+    url = tls_server.url("/a.png").replace("http://", "https://")
+    assert get(url).data == b"img"
+
+
+def test_redirect_from_https_to_plain_http_is_refused_before_connecting(
+    tls_server: LocalHTTPServer, server: LocalHTTPServer
+) -> None:
+    server.add("/a.png", body=b"img")
+    tls_server.add_redirect("/r", server.url("/a.png"))
+    error = refuses(INPUT_UNREACHABLE, lambda: get(tls_server.url("/r").replace("http://", "https://")))
+    assert error.message == (
+        f"input URL redirected to {server.url('/a.png')!r}: "
+        "a redirect from https to plain http is not followed"
+    )
+    assert server.connection_count == 0
+
+
+def test_redirect_from_https_to_https_is_followed(tls_server: LocalHTTPServer) -> None:
+    tls_server.add("/a.png", body=b"img")
+    tls_server.add_redirect("/r", "/a.png")
+    fetched = get(tls_server.url("/r").replace("http://", "https://"))
+    assert (fetched.data, fetched.url) == (b"img", tls_server.url("/a.png").replace("http://", "https://"))
