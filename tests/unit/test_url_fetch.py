@@ -29,6 +29,7 @@ from pixelport.errors import (
     ErrorKind,
     PixelportError,
 )
+from pixelport.sources import url as url_module
 from pixelport.sources.network_guard import NetworkPolicy
 from pixelport.sources.url import Fetched, fetch
 from tests.support.http_server import LocalHTTPServer
@@ -736,3 +737,53 @@ def test_redirect_from_https_to_https_is_followed(tls_server: LocalHTTPServer) -
     tls_server.add_redirect("/r", "/a.png")
     fetched = get(tls_server.url("/r").replace("http://", "https://"))
     assert (fetched.data, fetched.url) == (b"img", tls_server.url("/a.png").replace("http://", "https://"))
+
+
+# --- DNS lookups that never answer ------------------------------------------------------------------
+
+
+@pytest.fixture
+def dead_dns() -> Iterator[Callable[[str, int], list[str]]]:
+    """A resolver for which dead.test never answers (until the test ends) and anything else is 127.0.0.1."""
+    release = threading.Event()
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host == "dead.test":
+            release.wait(30)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return ["127.0.0.1"]
+
+    yield resolve
+    release.set()
+
+
+def test_lookups_stuck_on_a_dead_resolver_do_not_delay_later_fetches(
+    server: LocalHTTPServer, dead_dns: Callable[[str, int], list[str]]
+) -> None:
+    quick = Limits(fetch_timeout_seconds=0.2, connect_timeout_seconds=0.2)
+    for _ in range(6):
+        error = refuses(
+            INPUT_UNREACHABLE, lambda: get("http://dead.test/a.png", resolve=dead_dns, limits=quick)
+        )
+        assert error.message == "resolving host dead.test timed out"
+    server.add("/a.png", body=b"img")
+    started = time.monotonic()
+    assert get(f"http://good.test:{server.port}/a.png", resolve=dead_dns).data == b"img"
+    assert time.monotonic() - started < 1.0
+
+
+def test_past_the_cap_of_stuck_lookups_a_lookup_is_refused_at_once_not_queued(
+    monkeypatch: pytest.MonkeyPatch, dead_dns: Callable[[str, int], list[str]]
+) -> None:
+    monkeypatch.setattr(url_module, "_LOOKUPS", url_module.Lookups(cap=2))
+    quick = Limits(fetch_timeout_seconds=0.2, connect_timeout_seconds=0.2)
+    for _ in range(2):
+        refuses(INPUT_UNREACHABLE, lambda: get("http://dead.test/a.png", resolve=dead_dns, limits=quick))
+    started = time.monotonic()
+    error = refuses(
+        INPUT_UNREACHABLE, lambda: get("http://other.test/a.png", resolve=dead_dns, limits=LIMITS)
+    )
+    assert time.monotonic() - started < 0.1
+    assert error.message == (
+        "could not resolve host other.test: 2 earlier DNS lookups are still unanswered; try again later"
+    )

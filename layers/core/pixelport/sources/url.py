@@ -24,6 +24,7 @@ import posixpath
 import re
 import socket
 import ssl
+import threading
 import time
 import zlib
 from collections.abc import Callable
@@ -112,7 +113,42 @@ def fetch(
             )
 
 
-_RESOLVERS = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+class Lookups:
+    """DNS lookups, each on a daemon thread of its own that a fetch stops waiting for at its deadline.
+
+    `getaddrinfo` blocks in C and cannot be cancelled: a lookup to a DNS server that never answers runs
+    until the resolver's own timeouts end it. In a shared pool such lookups would fill every worker and
+    make each later fetch of a warm Lambda time out; here one stuck lookup delays no other. The cap bounds
+    the threads a flood of dead hosts can hold: past it a lookup is refused at once, never queued.
+    """
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self._slots = threading.BoundedSemaphore(cap)
+
+    def resolve(self, resolve: Resolver, host: str, port: int, *, timeout: float) -> list[str]:
+        """`resolve(host, port)`; `TimeoutError` after `timeout` s, its own exception if it fails."""
+        if not self._slots.acquire(blocking=False):
+            raise PixelportError(
+                INPUT_UNREACHABLE,
+                f"could not resolve host {host}: {self.cap} earlier DNS lookups are still unanswered; "
+                "try again later",
+            )
+        answer: concurrent.futures.Future[list[str]] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                answer.set_result(list(resolve(host, port)))
+            except BaseException as exc:  # handed to the waiting fetch, if it still waits
+                answer.set_exception(exc)
+            finally:
+                self._slots.release()
+
+        threading.Thread(target=run, name=f"resolve {host}", daemon=True).start()
+        return answer.result(timeout=timeout)
+
+
+_LOOKUPS = Lookups(cap=32)
 
 
 def resolve_with_dns(host: str, port: int) -> list[str]:
@@ -334,12 +370,12 @@ class _Exchange:
         if target.ip is not None:
             addresses = [str(target.ip)]
         else:
-            # getaddrinfo blocks in C and knows no deadline: it runs on a worker thread we stop
-            # waiting for (the lookup itself ends by the resolver's own timeouts).
-            lookup = _RESOLVERS.submit(self.resolve, target.host, target.port)
             try:
-                addresses = list(
-                    lookup.result(timeout=self.deadline.timeout(self.limits.connect_timeout_seconds))
+                addresses = _LOOKUPS.resolve(
+                    self.resolve,
+                    target.host,
+                    target.port,
+                    timeout=self.deadline.timeout(self.limits.connect_timeout_seconds),
                 )
             except concurrent.futures.TimeoutError:
                 raise PixelportError(INPUT_UNREACHABLE, f"resolving host {target.host} timed out") from None
