@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Discriminator, ValidationError
 
-from pixelport.errors import Details, ValidationFailed
+from pixelport.errors import Details
 
 # Union members are tagged "@<type>" so that the tags can be dropped from error paths: clients see
 # "output.format.quality", never pydantic's "output.format.@jpeg.quality".
@@ -91,7 +91,3 @@ def details_from(error: ValidationError, prefix: str = "") -> Details:
         if message not in details.setdefault(path, []):
             details[path].append(message)
     return details
-
-
-def validation_failed(error: ValidationError, prefix: str = "") -> ValidationFailed:
-    return ValidationFailed(details_from(error, prefix))
