@@ -25,7 +25,7 @@ from pixelport.errors import (
     ValidationFailed,
     merge_details,
 )
-from pixelport.sniff import require_image
+from pixelport.sniff import media_type, require_image
 from pixelport.sources.network_guard import policy_from_env
 from pixelport.sources.url import Fetched, fetch
 from pixelport.staging import input_key
@@ -100,7 +100,7 @@ class EditService:
                 Bucket=self.ingest_bucket,
                 Key=input_key(task.id),
                 Body=fetched.data,
-                ContentType=fetched.content_type or "application/octet-stream",
+                ContentType=media_type(fetched.data),
             )
         except Exception:
             self.store.fail_unfinished(task.id, PixelportError(INTERNAL, "the input could not be staged"))
