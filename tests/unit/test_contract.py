@@ -283,3 +283,204 @@ def test_valid_operations_parse_with_their_defaults() -> None:
     ).operations
     assert ops.resizing is not None and ops.resizing.height == "auto" and ops.resizing.fit.type == "crop"
     assert ops.background is not None and ops.background.remove is False and ops.background.color == "#00ff00"
+
+
+# --- strict types (SPEC 1: a boolean is not a number, a string is neither) -------------------------
+
+
+def _nest(path: str, value: Any, around: dict[str, Any]) -> dict[str, Any]:
+    """A body with `value` at the dotted `path`; `around` gives the sibling keys each object needs."""
+    body: dict[str, Any] = {"input": URL, "operations": {}}
+    node = body
+    keys = path.split(".")
+    for depth, key in enumerate(keys[:-1]):
+        prefix = ".".join(keys[: depth + 1])
+        node = node.setdefault(key, dict(around.get(prefix, {})))
+    node[keys[-1]] = value
+    return body
+
+
+NUMERIC_FIELDS: list[tuple[str, dict[str, Any]]] = [
+    ("output.format.quality", {"output.format": {"type": "jpeg"}}),
+    (
+        "output.format.compression.quality",
+        {"output.format": {"type": "webp"}, "output.format.compression": {"type": "lossy"}},
+    ),
+    (
+        "output.format.compression.quality",
+        {"output.format": {"type": "avif"}, "output.format.compression": {"type": "lossy"}},
+    ),
+    (
+        "output.format.compression.quality",
+        {"output.format": {"type": "tiff"}, "output.format.compression": {"type": "lossy"}},
+    ),
+    ("output.metadata.dpi", {}),
+    ("operations.resizing.width", {}),
+    ("operations.resizing.height", {}),
+    ("operations.adjustments.hdr", {}),
+    ("operations.adjustments.hdr.intensity", {}),
+    ("operations.adjustments.exposure", {}),
+    ("operations.adjustments.saturation", {}),
+    ("operations.adjustments.contrast", {}),
+    ("operations.adjustments.sharpness", {}),
+    (
+        "operations.generative.style_transfer.depth_strength",
+        {"operations.generative.style_transfer": {"style_reference_image": URL}},
+    ),
+    (
+        "operations.generative.style_transfer.denoising_strength",
+        {"operations.generative.style_transfer": {"style_reference_image": URL}},
+    ),
+    (
+        "operations.generative.style_transfer.style_strength",
+        {"operations.generative.style_transfer": {"style_reference_image": URL}},
+    ),
+]
+BOOLEAN_FIELDS: list[tuple[str, dict[str, Any]]] = [
+    ("output.format.progressive", {"output.format": {"type": "jpeg"}}),
+    ("operations.restorations.polish", {}),
+    ("operations.adjustments.hdr.stitching", {}),
+    ("operations.background.remove", {}),
+    ("operations.background.remove.clipping", {}),
+    ("operations.background.blur", {}),
+    ("operations.privacy.blur_car_plate", {}),
+    ("operations.privacy.identity_crop", {}),
+]
+
+
+@pytest.mark.parametrize("value", [True, False, "300", "0.5"], ids=["true", "false", "str-int", "str-float"])
+@pytest.mark.parametrize(
+    ("path", "around"), NUMERIC_FIELDS, ids=[f"{p}-{i}" for i, (p, _) in enumerate(NUMERIC_FIELDS)]
+)
+def test_a_boolean_or_a_string_is_not_a_number_anywhere(
+    path: str, around: dict[str, Any], value: Any
+) -> None:
+    details = refusal(_nest(path, value, around))
+    assert list(details) == [path], details
+
+
+@pytest.mark.parametrize("value", ["true", "false", 1, 0], ids=["str-true", "str-false", "one", "zero"])
+@pytest.mark.parametrize(("path", "around"), BOOLEAN_FIELDS, ids=[p for p, _ in BOOLEAN_FIELDS])
+def test_a_string_or_a_number_is_not_a_boolean_anywhere(
+    path: str, around: dict[str, Any], value: Any
+) -> None:
+    details = refusal(_nest(path, value, around))
+    assert list(details) == [path], details
+
+
+@pytest.mark.parametrize(
+    ("path", "around", "value", "message"),
+    [
+        ("output.metadata.dpi", {}, True, "value is not a valid integer"),
+        ("output.format.quality", {"output.format": {"type": "jpeg"}}, "90", "value is not a valid integer"),
+        ("operations.adjustments.exposure", {}, 10.0, "value is not a valid integer"),
+        (
+            "operations.generative.style_transfer.style_strength",
+            {"operations.generative.style_transfer": {"style_reference_image": URL}},
+            "0.5",
+            "value is not a valid float",
+        ),
+        (
+            "output.format.progressive",
+            {"output.format": {"type": "jpeg"}},
+            "true",
+            "value is not a valid boolean",
+        ),
+    ],
+)
+def test_wrong_types_are_worded_as_the_published_api_words_them(
+    path: str, around: dict[str, Any], value: Any, message: str
+) -> None:
+    assert refusal(_nest(path, value, around)) == {path: [message]}
+
+
+def test_whole_numbers_are_accepted_where_a_fraction_is_allowed() -> None:
+    body = _nest(
+        "operations.generative.style_transfer.style_strength",
+        1,
+        {"operations.generative.style_transfer": {"style_reference_image": URL}},
+    )
+    ops = parse_edit_request(body).operations
+    assert ops.generative is not None and ops.generative.style_transfer is not None
+    assert ops.generative.style_transfer.style_strength == 1.0
+
+
+# --- percentages -------------------------------------------------------------------------------------
+
+PERCENT_RANGE = "a percentage must be greater than 0% and at most 10000%"
+
+
+@pytest.mark.parametrize("value", ["1000%", "10000%", "250%", "12.5%", "0.5%"])
+def test_resizing_percentages_up_to_10000_are_accepted(value: str) -> None:
+    ops = parse(operations={"resizing": {"width": value}}).operations
+    assert ops.resizing is not None and ops.resizing.width == value
+
+
+@pytest.mark.parametrize("value", ["10001%", "0%", "0.0%", "99999999999999999999%"])
+def test_resizing_percentages_out_of_range_are_422_stating_the_range(value: str) -> None:
+    details = refusal({"input": URL, "operations": {"resizing": {"width": value}}})
+    assert details == {"operations.resizing.width": [PERCENT_RANGE]}
+
+
+@pytest.mark.parametrize("value", ["60%", "100%", "1000%", "10% 75%"])
+def test_padding_over_half_a_side_says_so_whatever_the_number_of_digits(value: str) -> None:
+    details = refusal({"input": URL, "operations": {"padding": value}})
+    assert details == {"operations.padding": ["padding cannot be more than 50% of a side"]}
+
+
+# --- the source URL: one validator for the input and for every redirect (see test_url_fetch) ----------
+
+# (URL, the message the contract and the fetcher both give). test_url_fetch redirects to each of these.
+SOURCE_URL_RULES: list[tuple[str, str]] = [
+    ("https://user:pw@x.test/a.png", "credentials in the URL are not accepted"),
+    ("https://user@x.test/a.png", "credentials in the URL are not accepted"),
+    ("https://@x.test/a.png", "credentials in the URL are not accepted"),
+    ("https://x.test/a b.png", "URL must not contain spaces or control characters; percent-encode them"),
+    ("https://x.test/a\tb.png", "URL must not contain spaces or control characters; percent-encode them"),
+    ("https://x.test/a\x7fb.png", "URL must not contain spaces or control characters; percent-encode them"),
+    ("https:///a.png", "URL needs a host"),
+    ("https://x.test:99999/a.png", "URL has an invalid port"),
+    ("https://x.test:port/a.png", "URL has an invalid port"),
+    ("http://exa..mple.test/a.png", "URL has an invalid host name 'exa..mple.test'"),
+    ("http://" + "a" * 70 + ".test/", "URL has an invalid host name '" + "a" * 70 + ".test'"),
+    ("http://[fe80::1%25eth0]/a.png", "URL host must not carry an IPv6 zone id"),
+    *(
+        (
+            f"http://{host}/a.png",
+            f"URL host '{host}' is not a valid IPv4 address; "
+            "write it as four decimal numbers, such as 192.0.2.1",
+        )
+        for host in ("2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1", "0x7f000001")
+    ),
+]
+
+
+@pytest.mark.parametrize(("url", "message"), SOURCE_URL_RULES)
+def test_input_url_breaking_a_rule_is_422_naming_the_rule(url: str, message: str) -> None:
+    assert refusal({"input": url, "operations": {}}) == {"input": [message]}
+
+
+def test_input_url_of_513_characters_is_422() -> None:
+    url = "https://x.test/" + "a" * (513 - len("https://x.test/"))
+    assert refusal({"input": url, "operations": {}}) == {
+        "input": ["ensure this value has at most 512 characters"]
+    }
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://Bücher.test/a.png",
+        "http://[2001:4860:4860::8888]:8080/a.png",
+        "https://93.184.216.34/a.png",
+        "https://cdn.example.com/a%20b.png?w=100%&x=ü",
+    ],
+)
+def test_input_urls_the_fetcher_can_fetch_are_accepted(url: str) -> None:
+    assert parse_edit_request({"input": url, "operations": {}}).input == url
+
+
+def test_input_with_an_unpaired_surrogate_is_422_not_a_crash() -> None:
+    # json.loads turns "\\ud800" into a lone surrogate, which no URL can carry.
+    details = refusal({"input": "http://x.test/\ud800.png", "operations": {}})
+    assert details == {"input": ["value is not valid text (it contains an unpaired surrogate)"]}

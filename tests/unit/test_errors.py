@@ -10,6 +10,7 @@ from pixelport.errors import (
     PixelportError,
     ValidationFailed,
     join_messages,
+    merge_details,
 )
 
 
@@ -49,3 +50,9 @@ def test_a_stored_error_comes_back_with_its_kind_and_details() -> None:
     original = ValidationFailed({"output.format": ["nope"]})
     again = PixelportError.from_record(original.to_record())
     assert (again.kind, again.message, again.details) == (original.kind, original.message, original.details)
+
+
+def test_merged_details_keep_their_order_and_list_each_message_once_per_path() -> None:
+    merged = merge_details({"a": ["x"], "b": ["y"]}, {"c": ["z"], "a": ["x", "w"]}, {})
+    assert merged == {"a": ["x", "w"], "b": ["y"], "c": ["z"]}
+    assert list(merged) == ["a", "b", "c"]

@@ -197,3 +197,12 @@ def test_invalid_cidr_in_env_is_a_value_error_naming_it(value: str) -> None:
 
 def test_parse_networks_of_an_empty_string_is_empty() -> None:
     assert parse_networks("  ") == ()
+
+
+@pytest.mark.parametrize("address", ["2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1", "017700000001"])
+def test_an_address_in_a_non_canonical_ipv4_form_is_refused_not_reinterpreted(address: str) -> None:
+    # inet_aton would read each of these as 127.0.0.1; the guard reads none of them at all.
+    with pytest.raises(PixelportError) as caught:
+        PUBLIC_ONLY.check(address)
+    assert caught.value.kind is INPUT_ADDRESS_REFUSED
+    assert f"resolves to {address!r}, which is not an IP address" in caught.value.message

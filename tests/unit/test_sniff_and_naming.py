@@ -7,8 +7,9 @@ import io
 import pytest
 from PIL import Image
 
+from pixelport.errors import INPUT_NOT_IMAGE, PixelportError
 from pixelport.naming import output_name, stem
-from pixelport.sniff import sniff
+from pixelport.sniff import media_type, sniff
 
 
 def encoded(fmt: str, mode: str = "RGB") -> bytes:
@@ -76,3 +77,11 @@ def test_stem_keeps_the_input_name_safe_for_urls_and_keys(name: str, expected: s
 def test_output_name_takes_the_output_formats_extension() -> None:
     assert output_name("burger.jpg", "webp") == "burger.webp"
     assert output_name("scan.TIF", "jpeg") == "scan.jpg"
+
+
+def test_media_type_is_the_sniffed_formats_and_refuses_what_is_no_accepted_image() -> None:
+    assert media_type(b"\x89PNG\r\n\x1a\n" + b"\0" * 16) == "image/png"
+    assert media_type(b"RIFF\0\0\0\0WEBPVP8 ") == "image/webp"
+    with pytest.raises(PixelportError) as caught:
+        media_type(b"<html>")
+    assert caught.value.kind is INPUT_NOT_IMAGE

@@ -9,10 +9,13 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import socket
+import ssl
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -26,9 +29,11 @@ from pixelport.errors import (
     ErrorKind,
     PixelportError,
 )
+from pixelport.sources import url as url_module
 from pixelport.sources.network_guard import NetworkPolicy
 from pixelport.sources.url import Fetched, fetch
 from tests.support.http_server import LocalHTTPServer
+from tests.unit.test_contract import SOURCE_URL_RULES
 
 LOOPBACK = NetworkPolicy(allowed=(ipaddress.ip_network("127.0.0.0/8"),))
 PUBLIC_ONLY = NetworkPolicy()
@@ -158,11 +163,12 @@ def test_ip_literal_host_is_not_given_to_the_resolver(server: LocalHTTPServer) -
     assert calls == []
 
 
-def test_request_target_escapes_spaces_and_non_ascii_and_keeps_escapes_and_reserved_characters(
+def test_request_target_escapes_non_ascii_and_stray_percent_and_keeps_escapes_and_reserved_characters(
     server: LocalHTTPServer,
 ) -> None:
+    # Spaces are refused by the URL rules (see SOURCE_URL_RULES), so a URL reaching here has none.
     server.add("/a b/ü.png", body=b"x")
-    fetched = get(server.url("/a b/ü.png?q=x y&z=%41&w=100%&k=(1);[2]"))
+    fetched = get(server.url("/a%20b/ü.png?q=x%20y&z=%41&w=100%&k=(1);[2]"))
     assert server.requests[0].target == "/a%20b/%C3%BC.png?q=x%20y&z=%41&w=100%25&k=(1);[2]"
     assert fetched.name == "ü.png"
 
@@ -590,3 +596,194 @@ def test_a_resolver_that_hangs_is_cut_off_at_the_deadline() -> None:
         release.set()
     assert error.message == "resolving host slow-dns.test timed out"
     assert time.monotonic() - started < 1.5
+
+
+# --- one URL validator: a redirect is held to the contract's rules (tests/unit/test_contract.py) -------
+
+
+@pytest.mark.parametrize(("location", "message"), SOURCE_URL_RULES)
+def test_redirect_to_a_url_the_contract_refuses_is_refused_with_the_contracts_message(
+    server: LocalHTTPServer, connections: list[tuple[str, int]], location: str, message: str
+) -> None:
+    server.add_redirect("/r", location)
+    calls: list[tuple[str, int]] = []
+    error = refuses(INPUT_UNREACHABLE, lambda: get(server.url("/r"), resolve=resolver({}, calls)))
+    assert error.message.startswith("input URL redirected to ")
+    assert error.message.endswith(": " + message)
+    assert calls == []  # refused before any lookup
+    assert connections == [("127.0.0.1", server.port)]  # and before any connection
+
+
+@pytest.mark.parametrize(("url", "message"), SOURCE_URL_RULES)
+def test_input_url_the_contract_refuses_is_refused_by_the_fetcher_too(url: str, message: str) -> None:
+    calls: list[tuple[str, int]] = []
+    error = refuses(INPUT_UNREACHABLE, lambda: get(url, resolve=resolver({}, calls)))
+    assert error.message == "input URL: " + message
+    assert calls == []
+
+
+def test_redirect_to_a_long_presigned_url_is_followed(server: LocalHTTPServer) -> None:
+    # Object stores redirect to signed URLs far longer than the input's 512 characters.
+    target = "/object.png?" + "X-Amz-Signature=" + "f" * 1000
+    server.add_redirect("/r", target)
+    server.add("/object.png", body=b"img")
+    assert get(server.url("/r")).data == b"img"
+
+
+def test_redirect_to_a_url_longer_than_4096_characters_is_refused(server: LocalHTTPServer) -> None:
+    location = server.url("/object.png?q=") + "a" * 4096
+    server.add_redirect("/r", location)
+    error = refuses(INPUT_UNREACHABLE, lambda: get(server.url("/r")))
+    assert error.message.endswith(": ensure this value has at most 4096 characters")
+    assert server.request_count == 1
+
+
+@pytest.mark.parametrize("host", ["2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1", "[::ffff:127.0.0.1]"])
+def test_loopback_written_in_another_form_is_never_fetched_under_the_default_policy(
+    server: LocalHTTPServer, connections: list[tuple[str, int]], host: str
+) -> None:
+    server.add("/a.png", body=b"x")
+    # A resolver that reads numeric hosts as the C library does: every form is 127.0.0.1.
+    calls: list[tuple[str, int]] = []
+    resolve = resolver(
+        {name: ["127.0.0.1"] for name in ("2130706433", "0177.0.0.1", "0x7f.0.0.1", "127.1")}, calls
+    )
+    with pytest.raises(PixelportError) as caught:
+        get(f"http://{host}:{server.port}/a.png", policy=PUBLIC_ONLY, resolve=resolve)
+    assert caught.value.kind in (INPUT_UNREACHABLE, INPUT_ADDRESS_REFUSED)
+    assert calls == [] and connections == [] and server.request_count == 0
+
+
+def test_ipv6_zone_id_is_refused_before_any_connection(connections: list[tuple[str, int]]) -> None:
+    error = refuses(INPUT_UNREACHABLE, lambda: get("http://[fe80::1%25eth0]/a.png", policy=PUBLIC_ONLY))
+    assert error.message == "input URL: URL host must not carry an IPv6 zone id"
+    assert connections == []
+
+
+# --- https never redirects to plain http -------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalHTTPServer]:
+    """A LocalHTTPServer speaking TLS with a certificate for 127.0.0.1 that the fetcher is made to trust."""
+    cert, key = _self_signed_certificate(tmp_path)
+    real = ssl.create_default_context
+    monkeypatch.setattr(ssl, "create_default_context", lambda *a, **k: real(cafile=str(cert)))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    with LocalHTTPServer() as running:
+        assert running._httpd is not None
+        running._httpd.socket = context.wrap_socket(running._httpd.socket, server_side=True)
+        yield running
+
+
+def _self_signed_certificate(directory: Path) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "pixelport test")])
+    now = datetime.now(UTC)
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .add_extension(ski, False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), False)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def test_https_is_fetched_over_verified_tls(tls_server: LocalHTTPServer) -> None:
+    tls_server.add("/a.png", body=b"img")
+    url = tls_server.url("/a.png").replace("http://", "https://")
+    assert get(url).data == b"img"
+
+
+def test_redirect_from_https_to_plain_http_is_refused_before_connecting(
+    tls_server: LocalHTTPServer, server: LocalHTTPServer
+) -> None:
+    server.add("/a.png", body=b"img")
+    tls_server.add_redirect("/r", server.url("/a.png"))
+    error = refuses(INPUT_UNREACHABLE, lambda: get(tls_server.url("/r").replace("http://", "https://")))
+    assert error.message == (
+        f"input URL redirected to {server.url('/a.png')!r}: "
+        "a redirect from https to plain http is not followed"
+    )
+    assert server.connection_count == 0
+
+
+def test_redirect_from_https_to_https_is_followed(tls_server: LocalHTTPServer) -> None:
+    tls_server.add("/a.png", body=b"img")
+    tls_server.add_redirect("/r", "/a.png")
+    fetched = get(tls_server.url("/r").replace("http://", "https://"))
+    assert (fetched.data, fetched.url) == (b"img", tls_server.url("/a.png").replace("http://", "https://"))
+
+
+# --- DNS lookups that never answer ------------------------------------------------------------------
+
+
+@pytest.fixture
+def dead_dns() -> Iterator[Callable[[str, int], list[str]]]:
+    """A resolver for which dead.test never answers (until the test ends) and anything else is 127.0.0.1."""
+    release = threading.Event()
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host == "dead.test":
+            release.wait(30)
+            raise socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution")
+        return ["127.0.0.1"]
+
+    yield resolve
+    release.set()
+
+
+def test_lookups_stuck_on_a_dead_resolver_do_not_delay_later_fetches(
+    server: LocalHTTPServer, dead_dns: Callable[[str, int], list[str]]
+) -> None:
+    quick = Limits(fetch_timeout_seconds=0.2, connect_timeout_seconds=0.2)
+    for _ in range(6):
+        error = refuses(
+            INPUT_UNREACHABLE, lambda: get("http://dead.test/a.png", resolve=dead_dns, limits=quick)
+        )
+        assert error.message == "resolving host dead.test timed out"
+    server.add("/a.png", body=b"img")
+    started = time.monotonic()
+    assert get(f"http://good.test:{server.port}/a.png", resolve=dead_dns).data == b"img"
+    assert time.monotonic() - started < 1.0
+
+
+def test_past_the_cap_of_stuck_lookups_a_lookup_is_refused_at_once_not_queued(
+    monkeypatch: pytest.MonkeyPatch, dead_dns: Callable[[str, int], list[str]]
+) -> None:
+    monkeypatch.setattr(url_module, "_LOOKUPS", url_module.Lookups(cap=2))
+    quick = Limits(fetch_timeout_seconds=0.2, connect_timeout_seconds=0.2)
+    for _ in range(2):
+        refuses(INPUT_UNREACHABLE, lambda: get("http://dead.test/a.png", resolve=dead_dns, limits=quick))
+    started = time.monotonic()
+    error = refuses(
+        INPUT_UNREACHABLE, lambda: get("http://other.test/a.png", resolve=dead_dns, limits=LIMITS)
+    )
+    assert time.monotonic() - started < 0.1
+    assert error.message == (
+        "could not resolve host other.test: 2 earlier DNS lookups are still unanswered; try again later"
+    )

@@ -3,16 +3,15 @@ published API; those needing a model or not built yet are refused here with 422 
 
 from __future__ import annotations
 
-from pixelport.contract.edit import EditRequest
-from pixelport.contract.operations import OutpaintFit
-from pixelport.errors import Details, ValidationFailed
+from pixelport.contract.operations import Operations, OutpaintFit
+from pixelport.errors import Details
 
 NO_MODEL = "this deployment provides no model for this operation"
 NOT_YET = "this operation is not available in this deployment yet"
 
 
-def unsupported(request: EditRequest) -> Details:
-    ops = request.operations
+def unsupported(ops: Operations) -> Details:
+    """Every operation of `ops` this deployment cannot do, by field path (empty when it can do them all)."""
     found: Details = {}
 
     def refuse(path: str, why: str) -> None:
@@ -48,9 +47,3 @@ def unsupported(request: EditRequest) -> Details:
     if ops.padding is not None:
         refuse("padding", NOT_YET)
     return found
-
-
-def ensure_supported(request: EditRequest) -> None:
-    found = unsupported(request)
-    if found:
-        raise ValidationFailed(found)

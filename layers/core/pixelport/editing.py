@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pixelport.capabilities import ensure_supported
-from pixelport.contract.edit import EditRequest, parse_edit_request
+from pixelport.capabilities import unsupported
+from pixelport.contract.edit import EditRequest, check_edit_request
 from pixelport.contract.limits import limits
 from pixelport.contract.references import StorageRef
 from pixelport.errors import (
     BODY_NOT_JSON,
     BODY_TOO_LARGE,
     INTERNAL,
+    Details,
     PixelportError,
     ValidationFailed,
+    merge_details,
 )
-from pixelport.sniff import require_image
+from pixelport.sniff import media_type, require_image
 from pixelport.sources.network_guard import policy_from_env
 from pixelport.sources.url import Fetched, fetch
 from pixelport.staging import input_key
@@ -50,19 +52,25 @@ def parse_body(body: str | bytes | None) -> Any:
     return parsed
 
 
-def _ensure_storages_connected(request: EditRequest) -> None:
+def _storages_not_connected(refs: Mapping[str, StorageRef]) -> Details:
     # No storage can be connected yet (the storage routes are not built): every storage:// name is
     # one "the account does not have", which SPEC section 1 answers with 422.
-    refs: dict[str, StorageRef | None] = {"input": None, "output.destination": request.output.destination_ref}
-    if isinstance(request.source, StorageRef):
-        refs["input"] = request.source
-    missing = {
-        path: [f"storage '{ref.storage}' is not connected to this account"]
-        for path, ref in refs.items()
-        if ref is not None
-    }
-    if missing:
-        raise ValidationFailed(missing)
+    return {path: [f"storage '{ref.storage}' is not connected to this account"] for path, ref in refs.items()}
+
+
+def validate_edit(body: Any) -> EditRequest:
+    """The request, or one 422 listing every problem of it (SPEC 1): the contract's, the operations this
+    deployment cannot do, and the storages the account does not have."""
+    check = check_edit_request(body)
+    problems = merge_details(
+        check.errors,
+        *(unsupported(block) for block in check.operations),
+        _storages_not_connected(check.storage_refs),
+    )
+    if problems:
+        raise ValidationFailed(problems)
+    assert check.request is not None
+    return check.request
 
 
 @dataclass
@@ -79,9 +87,7 @@ class EditService:
 
     def submit(self, body: dict[str, Any], *, account: str, request_id: str = "") -> Task:
         """Everything that can be refused is refused here, before a task exists."""
-        request = parse_edit_request(body)
-        ensure_supported(request)
-        _ensure_storages_connected(request)
+        request = validate_edit(body)
         source = request.source
         assert not isinstance(source, StorageRef)
         fetched = self._fetch(source.url)
@@ -94,7 +100,7 @@ class EditService:
                 Bucket=self.ingest_bucket,
                 Key=input_key(task.id),
                 Body=fetched.data,
-                ContentType=fetched.content_type or "application/octet-stream",
+                ContentType=media_type(fetched.data),
             )
         except Exception:
             self.store.fail_unfinished(task.id, PixelportError(INTERNAL, "the input could not be staged"))

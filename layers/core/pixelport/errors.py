@@ -94,3 +94,15 @@ def join_messages(details: Mapping[str, list[str]]) -> str:
     """SPEC section 1: several reasons joined as sentences separated by '. '."""
     sentences = [f"{path}: {msg}" if path else msg for path, msgs in details.items() for msg in msgs]
     return ". ".join(s.rstrip(".") for s in sentences) + "." if sentences else ""
+
+
+def merge_details(*found: Mapping[str, Iterable[str]]) -> Details:
+    """Several sets of field errors as one, in order, each message listed once per path."""
+    merged: Details = {}
+    for details in found:
+        for path, messages in details.items():
+            listed = merged.setdefault(path, [])
+            for message in messages:
+                if message not in listed:
+                    listed.append(message)
+    return merged

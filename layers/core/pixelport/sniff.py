@@ -7,7 +7,7 @@ the only Pillow decoders allowed to look at the bytes.
 from __future__ import annotations
 
 from pixelport.errors import INPUT_NOT_IMAGE, PixelportError
-from pixelport.formats import ACCEPTED_INPUT_NAMES
+from pixelport.formats import ACCEPTED_INPUT_NAMES, INPUT_FORMATS
 
 _TIFF_PREFIXES = (b"MM\x00\x2a", b"II\x2a\x00", b"MM\x2a\x00", b"II\x00\x2a", b"MM\x00\x2b", b"II\x2b\x00")
 _BMP_HEADER_SIZES = (12, 40, 52, 56, 64, 108, 124)
@@ -59,3 +59,9 @@ def require_image(data: bytes) -> str:
     if key is None:
         raise not_an_image()
     return key
+
+
+def media_type(data: bytes) -> str:
+    """The media type of the accepted format the bytes are (4005 when none): what a stored copy is
+    labelled with, whatever Content-Type a remote server claimed."""
+    return INPUT_FORMATS[require_image(data)].mime

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import Field, ValidationError, field_validator
 
-from pixelport.contract.base import StrictModel, validation_failed
-from pixelport.contract.limits import limits
+from pixelport.contract.base import StrictModel, details_from
 from pixelport.contract.operations import Operations, operation_rule_errors
-from pixelport.contract.output import Output, OutputOptions, output_rule_errors
+from pixelport.contract.output import Output, OutputOptions, output_rule_errors, parse_destination
 from pixelport.contract.references import StorageRef, UrlRef, parse_input
-from pixelport.errors import ValidationFailed
+from pixelport.errors import Details, ValidationFailed
 
 
 class EditRequest(StrictModel):
@@ -22,8 +23,6 @@ class EditRequest(StrictModel):
     @field_validator("input")
     @classmethod
     def _input_reference(cls, value: str) -> str:
-        if len(value) > limits().max_input_url_length:
-            raise ValueError(f"ensure this value has at most {limits().max_input_url_length} characters")
         parse_input(value)
         return value
 
@@ -32,13 +31,67 @@ class EditRequest(StrictModel):
         return parse_input(self.input)
 
 
-def parse_edit_request(body: Any) -> EditRequest:
-    """Validate a decoded JSON body; raises `ValidationFailed` (422, code 9000) naming every bad field."""
+@dataclass(frozen=True)
+class EditCheck:
+    """A body checked against the contract.
+
+    Besides the request (None when anything is wrong) and the contract's errors, it holds the parts that
+    are valid on their own, so that the deployment's own checks (operations it cannot do, storages the
+    account does not have) run on them even when another part failed: SPEC 1 wants every problem of a
+    request in the one 422.
+    """
+
+    request: EditRequest | None
+    errors: Details
+    operations: tuple[Operations, ...]  # the whole block, or each of its blocks that is valid alone
+    storage_refs: dict[str, StorageRef]  # by field path: "input", "output.destination"
+
+
+def check_edit_request(body: Any) -> EditCheck:
     try:
         request = EditRequest.model_validate(body)
     except ValidationError as exc:
-        raise validation_failed(exc) from None
+        raw = body if isinstance(body, dict) else {}
+        return EditCheck(None, details_from(exc), _valid_blocks(raw.get("operations")), _valid_refs(raw))
     errors = output_rule_errors(request.output) | operation_rule_errors(request.operations)
-    if errors:
-        raise ValidationFailed(errors)
-    return request
+    refs = {"input": request.source, "output.destination": request.output.destination_ref}
+    return EditCheck(
+        request=None if errors else request,
+        errors=errors,
+        operations=(request.operations,),
+        storage_refs={path: ref for path, ref in refs.items() if isinstance(ref, StorageRef)},
+    )
+
+
+def parse_edit_request(body: Any) -> EditRequest:
+    """Validate a decoded JSON body; raises `ValidationFailed` (422, code 9000) naming every bad field."""
+    check = check_edit_request(body)
+    if check.request is None:
+        raise ValidationFailed(check.errors)
+    return check.request
+
+
+def _valid_blocks(operations: Any) -> tuple[Operations, ...]:
+    if not isinstance(operations, dict):
+        return ()
+    blocks: list[Operations] = []
+    for name, value in operations.items():
+        if name in Operations.model_fields:
+            with suppress(ValidationError):  # already among the errors
+                blocks.append(Operations.model_validate({name: value}))
+    return tuple(blocks)
+
+
+def _valid_refs(body: dict[str, Any]) -> dict[str, StorageRef]:
+    refs: dict[str, StorageRef] = {}
+    source, output = body.get("input"), body.get("output")
+    if isinstance(source, str):
+        with suppress(ValueError):  # already among the errors
+            ref = parse_input(source)
+            if isinstance(ref, StorageRef):
+                refs["input"] = ref
+    destination = output.get("destination") if isinstance(output, dict) else output
+    if isinstance(destination, str):
+        with suppress(ValueError):
+            refs["output.destination"] = parse_destination(destination)
+    return refs

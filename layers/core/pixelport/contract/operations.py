@@ -9,7 +9,10 @@ from pydantic import BeforeValidator, Discriminator, Field, PlainValidator, Tag,
 
 from pixelport.contract.base import StrictModel, by_type, name_to_object
 
-_PERCENT = re.compile(r"^(\d{1,3}(?:\.\d+)?)%$")
+_PERCENT = re.compile(r"^(\d+(?:\.\d+)?)%$")
+# A 100x upscale turns a 100-pixel side into 10,000, where the output megapixel limit starts; the bound
+# also keeps the arithmetic on a percentage finite.
+MAX_PERCENT = 10_000
 
 
 def _kind_tag(value: Any) -> str | None:
@@ -38,11 +41,12 @@ def _dimension(value: Any) -> int | str:
         return int(value)
     if value == "auto":
         return "auto"
-    if isinstance(value, str):
-        match = _PERCENT.match(value)
-        if match and float(match.group(1)) > 0:
-            return str(value)
-    raise ValueError('must be a positive integer (pixels), "auto", or a percentage such as "50%"')
+    match = _PERCENT.match(value) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError('must be a positive integer (pixels), "auto", or a percentage such as "50%"')
+    if not 0 < float(match.group(1)) <= MAX_PERCENT:
+        raise ValueError(f"a percentage must be greater than 0% and at most {MAX_PERCENT}%")
+    return str(value)
 
 
 Dimension = Annotated[int | str, PlainValidator(_dimension)]
@@ -194,7 +198,7 @@ class Background(StrictModel):
     blur: Blur = False
 
 
-_PADDING = re.compile(r"^(\d{1,2}(?:\.\d+)?)%(?: (\d{1,2}(?:\.\d+)?)%)?$")
+_PADDING = re.compile(r"^(\d+(?:\.\d+)?)%(?: (\d+(?:\.\d+)?)%)?$")
 
 
 def _padding(value: Any) -> str:

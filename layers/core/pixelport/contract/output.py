@@ -120,6 +120,17 @@ class Metadata(StrictModel):
     color_space: ColorSpace | None = None
 
 
+def parse_destination(value: str) -> StorageRef:
+    """`output.destination`: a file or folder of a storage; `ValueError` with the client's message."""
+    if len(value) > limits().max_destination_length:
+        raise ValueError(f"ensure this value has at most {limits().max_destination_length} characters")
+    if not value.lower().startswith(f"{STORAGE_SCHEME}://"):
+        raise ValueError(
+            "must be a connected storage: storage://<name>/<path>/<file> or a folder storage://<name>/<path>/"
+        )
+    return parse_storage(value, folder_allowed=True)
+
+
 class OutputOptions(StrictModel):
     destination: str | None = Field(None, min_length=1)
     format: FormatOptions | None = None
@@ -128,15 +139,8 @@ class OutputOptions(StrictModel):
     @field_validator("destination")
     @classmethod
     def _destination_is_storage(cls, value: str | None) -> str | None:
-        if value is None:
-            return value
-        if len(value) > limits().max_destination_length:
-            raise ValueError(f"ensure this value has at most {limits().max_destination_length} characters")
-        if not value.lower().startswith(f"{STORAGE_SCHEME}://"):
-            raise ValueError(
-                "must be a connected storage: storage://<name>/<path>/<file> or a folder storage://<name>/<path>/"
-            )
-        parse_storage(value, folder_allowed=True)
+        if value is not None:
+            parse_destination(value)
         return value
 
     @property

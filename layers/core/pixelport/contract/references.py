@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
+
+from pixelport.contract.limits import limits
+from pixelport.contract.source_url import DEFAULT_PORTS, check_source_url
 
 STORAGE_SCHEME = "storage"
 
@@ -53,26 +56,18 @@ def parse_storage(value: str, *, folder_allowed: bool) -> StorageRef:
 
 
 def parse_url(value: str) -> UrlRef:
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"}:
-        raise ValueError(f"unsupported scheme '{parts.scheme}'; use http://, https:// or storage://")
-    if not parts.hostname:
-        raise ValueError("URL needs a host")
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("credentials in the URL are not accepted")
-    try:
-        _ = parts.port
-    except ValueError as exc:
-        raise ValueError("URL has an invalid port") from exc
-    if any(ord(c) < 0x21 or c == "\x7f" for c in value):
-        raise ValueError("URL must not contain spaces or control characters; percent-encode them")
+    check_source_url(value, max_length=limits().max_input_url_length)
     return UrlRef(value)
 
 
 def parse_input(value: str) -> UrlRef | StorageRef:
+    if len(value) > limits().max_input_url_length:
+        raise ValueError(f"ensure this value has at most {limits().max_input_url_length} characters")
     scheme = value.split("://", 1)[0].lower() if "://" in value else ""
     if scheme == STORAGE_SCHEME:
         return parse_storage(value, folder_allowed=False)
     if not scheme:
         raise ValueError("must be an http(s):// URL or a storage://<name>/<path> reference")
+    if scheme not in DEFAULT_PORTS:
+        raise ValueError(f"unsupported scheme '{scheme}'; use http://, https:// or storage://")
     return parse_url(value)

@@ -3,10 +3,13 @@
 Every hop is resolved here, every resolved address is checked by the `NetworkPolicy`, and the socket is
 connected to the checked address itself: `http.client` is handed the connected socket and never resolves
 the name again, so a DNS answer cannot change between the check and the connection. The Host header,
-TLS SNI and certificate verification use the host name of the URL.
+TLS SNI and certificate verification use the host name of the URL. Every URL, the input and each
+redirect's Location, is held to the contract's rules (`pixelport.contract.source_url`), and a redirect
+from https never leads to plain http.
 
-Every failure is a `PixelportError`: 4001 unreachable (DNS, connection, TLS, timeout, bad HTTP), 4002
-refused address, 4003 non-2xx status, 4004 too many redirects, 4130 larger than `max_input_bytes`.
+Every failure is a `PixelportError`: 4001 unreachable (a URL breaking the rules, DNS, connection, TLS,
+timeout, bad HTTP), 4002 refused address, 4003 non-2xx status, 4004 too many redirects, 4130 larger
+than `max_input_bytes`.
 
 Stdlib only (socket, ssl, http.client): the Lambda layer carries no HTTP client library.
 """
@@ -21,14 +24,16 @@ import posixpath
 import re
 import socket
 import ssl
+import threading
 import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
-from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit
+from urllib.parse import quote, unquote, urljoin, urlsplit
 
 from pixelport.contract.limits import Limits
+from pixelport.contract.source_url import DEFAULT_PORTS, MAX_URL_LENGTH, check_characters, check_source_url
 from pixelport.errors import (
     INPUT_HTTP_STATUS,
     INPUT_TOO_LARGE,
@@ -47,14 +52,12 @@ Resolver = Callable[[str, int], list[str]]
 USER_AGENT = "pixelport/1.0 (+image fetch)"
 ACCEPT = "image/*,*/*;q=0.8"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-DEFAULT_PORTS = {"http": 80, "https": 443}
 
 _READ_CHUNK = 64 * 1024
 # RFC 3986 characters allowed in a request target as they are: unreserved, reserved (gen-delims
 # without '#', sub-delims). '%' is handled on its own: kept when it starts an escape, quoted otherwise.
 _TARGET_SAFE = "-._~:/?[]@!$&'()*+,;="
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_HOST_NAME = re.compile(r"[a-z0-9_-]+(\.[a-z0-9_-]+)*\.?")
 
 
 @dataclass(frozen=True)
@@ -77,7 +80,7 @@ def fetch(
     `resolve` replaces DNS (tests); by default `socket.getaddrinfo` is used.
     """
     deadline = _Deadline(limits.fetch_timeout_seconds)
-    target = _Target.parse(url)
+    target = _Target.first(url, limits)
     name = _name_of(target.url)
     redirects = 0
     while True:
@@ -96,7 +99,7 @@ def fetch(
                         f"input URL redirected more than {limits.max_redirects} times",
                     )
                 redirects += 1
-                target = _Target.parse(_header_text(location), base=target.url)
+                target = target.redirect(_header_text(location))
                 continue
             if not 200 <= status < 300:
                 raise PixelportError(INPUT_HTTP_STATUS, f"input URL answered HTTP {status}")
@@ -110,7 +113,42 @@ def fetch(
             )
 
 
-_RESOLVERS = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="resolve")
+class Lookups:
+    """DNS lookups, each on a daemon thread of its own that a fetch stops waiting for at its deadline.
+
+    `getaddrinfo` blocks in C and cannot be cancelled: a lookup to a DNS server that never answers runs
+    until the resolver's own timeouts end it. In a shared pool such lookups would fill every worker and
+    make each later fetch of a warm Lambda time out; here one stuck lookup delays no other. The cap bounds
+    the threads a flood of dead hosts can hold: past it a lookup is refused at once, never queued.
+    """
+
+    def __init__(self, cap: int):
+        self.cap = cap
+        self._slots = threading.BoundedSemaphore(cap)
+
+    def resolve(self, resolve: Resolver, host: str, port: int, *, timeout: float) -> list[str]:
+        """`resolve(host, port)`; `TimeoutError` after `timeout` s, its own exception if it fails."""
+        if not self._slots.acquire(blocking=False):
+            raise PixelportError(
+                INPUT_UNREACHABLE,
+                f"could not resolve host {host}: {self.cap} earlier DNS lookups are still unanswered; "
+                "try again later",
+            )
+        answer: concurrent.futures.Future[list[str]] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                answer.set_result(list(resolve(host, port)))
+            except BaseException as exc:  # handed to the waiting fetch, if it still waits
+                answer.set_exception(exc)
+            finally:
+                self._slots.release()
+
+        threading.Thread(target=run, name=f"resolve {host}", daemon=True).start()
+        return answer.result(timeout=timeout)
+
+
+_LOOKUPS = Lookups(cap=32)
 
 
 def resolve_with_dns(host: str, port: int) -> list[str]:
@@ -132,32 +170,39 @@ class _Target:
     request_target: str  # path and query, percent-encoded where RFC 3986 requires
 
     @classmethod
-    def parse(cls, url: str, *, base: str | None = None) -> _Target:
-        """`url` checked and split; a redirect's Location is resolved against `base`, the current URL."""
-        what = f"input URL redirected to {url!r}, which" if base is not None else "input URL"
+    def first(cls, url: str, limits: Limits) -> _Target:
+        """The input URL, held to the contract's rules (it normally comes from a validated request)."""
+        return cls._checked(url, "input URL", max_length=limits.max_input_url_length)
+
+    def redirect(self, location: str) -> _Target:
+        """Where a redirect's Location (resolved against this URL) leads, held to the same rules."""
+        what = f"input URL redirected to {_shown(location)}"
         try:
-            if base is not None:
-                url = urljoin(base, url)
-            parts = urlsplit(url)
-            port = parts.port
-            request_target = _request_target(parts)
-        except ValueError as exc:  # UnicodeError (a lone surrogate, say) among them
-            raise PixelportError(INPUT_UNREACHABLE, f"{what} is not a valid URL: {exc}") from None
-        scheme = parts.scheme.lower()
-        if scheme not in DEFAULT_PORTS:
-            shown = f"a {scheme}: URL" if scheme else "not an absolute URL"
+            # urljoin drops tabs and newlines (WHATWG); the rule refusing them must see the header as sent.
+            check_characters(location)
+            url = urljoin(self.url, location)
+        except ValueError as exc:
+            raise PixelportError(INPUT_UNREACHABLE, f"{what}: {exc}") from None
+        target = self._checked(url, what, max_length=MAX_URL_LENGTH)
+        if self.scheme == "https" and target.scheme == "http":
             raise PixelportError(
-                INPUT_UNREACHABLE,
-                f"{what} is {shown}; only http and https URLs are fetched",
+                INPUT_UNREACHABLE, f"{what}: a redirect from https to plain http is not followed"
             )
-        host, ip = _ascii_host(parts, what)
+        return target
+
+    @classmethod
+    def _checked(cls, url: str, what: str, *, max_length: int) -> _Target:
+        try:
+            checked = check_source_url(url, max_length=max_length)
+        except ValueError as exc:
+            raise PixelportError(INPUT_UNREACHABLE, f"{what}: {exc}") from None
         return cls(
             url=url,
-            scheme=scheme,
-            host=host,
-            ip=ip,
-            port=DEFAULT_PORTS[scheme] if port is None else port,
-            request_target=request_target,
+            scheme=checked.scheme,
+            host=checked.host,
+            ip=checked.ip,
+            port=checked.port,
+            request_target=_request_target(checked.path, checked.query),
         )
 
     @property
@@ -166,32 +211,15 @@ class _Target:
         return host if self.port == DEFAULT_PORTS[self.scheme] else f"{host}:{self.port}"
 
 
-def _ascii_host(
-    parts: SplitResult, what: str
-) -> tuple[str, ipaddress.IPv4Address | ipaddress.IPv6Address | None]:
-    host = parts.hostname  # lower case, brackets of an IPv6 literal removed
-    if not host:
-        raise PixelportError(INPUT_UNREACHABLE, f"{what} has no host")
-    try:
-        ip = ipaddress.ip_address(host)
-    except ValueError:
-        pass
-    else:
-        return str(ip), ip
-    try:
-        ascii_host = host.encode("idna").decode("ascii").lower()
-    except UnicodeError:
-        ascii_host = ""
-    if not _HOST_NAME.fullmatch(ascii_host):
-        raise PixelportError(INPUT_UNREACHABLE, f"{what} has an invalid host name {host!r}")
-    return ascii_host, None
+def _shown(url: str) -> str:
+    return repr(url if len(url) <= 200 else url[:200] + "...")
 
 
-def _request_target(parts: SplitResult) -> str:
-    """Path and query as given, with what RFC 3986 does not allow there (spaces, non-ASCII) escaped."""
-    target = parts.path or "/"
-    if parts.query:
-        target += "?" + parts.query
+def _request_target(path: str, query: str) -> str:
+    """Path and query as given, with what RFC 3986 does not allow there (non-ASCII, stray '%') escaped."""
+    target = path or "/"
+    if query:
+        target += "?" + query
     target = _STRAY_PERCENT.sub("%25", target)
     return quote(target, safe=_TARGET_SAFE + "%", encoding="utf-8", errors="strict")
 
@@ -342,12 +370,12 @@ class _Exchange:
         if target.ip is not None:
             addresses = [str(target.ip)]
         else:
-            # getaddrinfo blocks in C and knows no deadline: it runs on a worker thread we stop
-            # waiting for (the lookup itself ends by the resolver's own timeouts).
-            lookup = _RESOLVERS.submit(self.resolve, target.host, target.port)
             try:
-                addresses = list(
-                    lookup.result(timeout=self.deadline.timeout(self.limits.connect_timeout_seconds))
+                addresses = _LOOKUPS.resolve(
+                    self.resolve,
+                    target.host,
+                    target.port,
+                    timeout=self.deadline.timeout(self.limits.connect_timeout_seconds),
                 )
             except concurrent.futures.TimeoutError:
                 raise PixelportError(INPUT_UNREACHABLE, f"resolving host {target.host} timed out") from None
