@@ -64,7 +64,7 @@ def too_many_pixels(limit_mp: float, width: int | None = None, height: int | Non
         )
     return PixelportError(
         INPUT_TOO_MANY_PIXELS,
-        f"input is {width}x{height} ({width * height / 1e6:.1f} megapixels), "
+        f"input is {width}x{height} ({width * height / 1e6:.3g} megapixels), "
         f"more than the limit of {limit_mp:g} megapixels",
     )
 
