@@ -20,10 +20,6 @@ class Decoded:
     dpi: tuple[float, float] | None  # the input's resolution, when it declares one
     source_mode: str  # Pillow's mode of the file as decoded, before normalisation ("CMYK", "I;16", ...)
 
-    @property
-    def has_alpha(self) -> bool:
-        return self.image.mode in ("LA", "RGBA")
-
 
 @dataclass
 class Encoded:
