@@ -149,13 +149,11 @@ def test_jpeg_grey_stays_one_component(mode_images: dict[str, Image.Image]) -> N
     assert psnr(mode_images["L"], decoded(data)) >= 30
 
 
-def test_jpeg_from_rgba_flattens_onto_white() -> None:
-    image = Image.new("RGBA", (64, 32), (0, 0, 0, 0))
-    image.paste((200, 30, 40, 255), (32, 0, 64, 32))
-    image.paste((10, 250, 10, 0), (0, 0, 16, 32))  # transparent, whatever colour lies underneath
-    out = pixels(decoded(run(image, "jpeg").data))
-    assert np.abs(out[:, :24] - 255).max() <= 2
-    assert np.abs(out[8:24, 40:56] - np.array([200, 30, 40])).max() <= 4
+@pytest.mark.parametrize("mode", ["LA", "RGBA"])
+def test_jpeg_refuses_alpha_because_the_pipeline_decides_the_background(mode: str) -> None:
+    # SPEC 3 "Alpha (decided)" lives in pipeline.flatten_alpha (tests/unit/test_pipeline.py)
+    with pytest.raises(ValueError, match="flatten"):
+        run(Image.new(mode, (8, 8)), "jpeg")
 
 
 def test_jpeg_from_rgba_flattened_onto_the_background_colour() -> None:
@@ -167,7 +165,7 @@ def test_jpeg_from_rgba_flattened_onto_the_background_colour() -> None:
 
 def test_jpeg_from_la_is_grey_on_white(mode_images: dict[str, Image.Image]) -> None:
     la = mode_images["LA"]
-    out = decoded(run(la, "jpeg").data)
+    out = decoded(run(flatten(la, None), "jpeg").data)
     assert out.mode == "L"
     assert psnr(flatten(la, None), out) >= 30
 
@@ -232,9 +230,9 @@ def test_cmyk_jpeg_honours_progressive_and_quality() -> None:
     assert abs(ijg_quality_estimate(jpeg_quant_tables(baseline)[0]) - 95) <= 2
 
 
-def test_cmyk_jpeg_from_rgba_and_grey(mode_images: dict[str, Image.Image]) -> None:
+def test_cmyk_jpeg_from_flattened_rgba_and_grey(mode_images: dict[str, Image.Image]) -> None:
     for mode in ("RGBA", "L", "LA"):
-        data = run(mode_images[mode], "jpeg", color_space="CMYK").data
+        data = run(flatten(mode_images[mode], None), "jpeg", color_space="CMYK").data
         assert len(jpeg_frame(data).components) == 4
         assert decoded(data).mode == "CMYK"
 

@@ -74,13 +74,10 @@ def test_primaries_and_paper() -> None:
         assert isinstance(black, tuple) and black[3] == 255
 
 
-def test_alpha_is_flattened_onto_white_paper() -> None:
-    image = Image.new("RGBA", (2, 1), (0, 0, 0, 0))
-    image.putpixel((1, 0), (0, 0, 0, 255))
-    cmyk, _ = to_cmyk(image, "ISO_Coated")
-    assert cmyk.getpixel((0, 0)) == (0, 0, 0, 0)
-    black = cmyk.getpixel((1, 0))
-    assert isinstance(black, tuple) and black[3] == 255
+@pytest.mark.parametrize("mode", ["LA", "RGBA"])
+def test_alpha_is_refused_because_the_pipeline_decides_the_background(mode: str) -> None:
+    with pytest.raises(ValueError, match="flatten alpha first"):
+        to_cmyk(Image.new(mode, (2, 1)), "ISO_Coated")
 
 
 def test_grey_converts_like_neutral_rgb() -> None:
@@ -88,8 +85,6 @@ def test_grey_converts_like_neutral_rgb() -> None:
     from_grey, _ = to_cmyk(ramp, "USWeb_Coated")
     from_rgb, _ = to_cmyk(ramp.convert("RGB"), "USWeb_Coated")
     assert np.array_equal(np.asarray(from_grey), np.asarray(from_rgb))
-    la, _ = to_cmyk(ramp.convert("LA"), "USWeb_Coated")
-    assert np.array_equal(np.asarray(la), np.asarray(from_rgb))
 
 
 def test_transforms_are_cached_per_profile_and_mode() -> None:

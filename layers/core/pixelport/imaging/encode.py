@@ -25,7 +25,6 @@ from pixelport.contract.output import (
 from pixelport.formats import OutputFormatName
 from pixelport.imaging.model import WORKING_MODES, Encoded
 from pixelport.imaging.print_color import to_cmyk
-from pixelport.imaging.steps import flatten
 
 # JPEG and AVIF: chroma is subsampled 4:2:0 below this quality, kept 4:4:4 from it.
 FULL_CHROMA_QUALITY: Final = 90
@@ -118,7 +117,8 @@ def _subsampling(quality: int) -> str:
 def _jpeg(
     image: Image.Image, fmt: JpegFormat, cmyk_profile: str | None, dpi: tuple[float, float] | None
 ) -> bytes:
-    image = flatten(image, None)  # no-op for L/RGB; white under LA/RGBA
+    if image.mode in ("LA", "RGBA"):  # the pipeline's flatten_alpha decides the background, once
+        raise ValueError(f"JPEG cannot hold alpha: flatten the {image.mode} image before encoding")
     params: dict[str, Any] = {"quality": fmt.quality, "progressive": fmt.progressive, "optimize": True}
     if cmyk_profile is not None:
         image, profile = to_cmyk(image, cmyk_profile)

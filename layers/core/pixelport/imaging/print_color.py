@@ -3,7 +3,8 @@
 `to_cmyk(image, profile_name)` converts an 8-bit sRGB image through one of the four print profiles
 in ``profiles/<name>.icc`` and returns the CMYK image plus the profile bytes to embed in the file.
 
-- Alpha is flattened onto white first (paper is white; a CMYK JPEG has no alpha).
+- Alpha is not handled here: the pipeline flattens it (onto the background colour, white paper by
+  default) before any CMYK conversion, so an LA/RGBA image is refused.
 - Grey (L) is converted to RGB first: sRGB grey is R = G = B, and the profile decides how much
   K and CMY a neutral gets (rather than putting the grey in K alone, which prints too light
   and flat).
@@ -23,8 +24,6 @@ from pathlib import Path
 from typing import Final
 
 from PIL import Image, ImageCms
-
-from pixelport.imaging.steps import flatten
 
 PROFILES_DIR: Final = Path(__file__).with_name("profiles")
 
@@ -73,14 +72,13 @@ def _transform(name: str, mode: str) -> ImageCms.ImageCmsTransform:
 
 
 def to_cmyk(image: Image.Image, profile_name: str) -> tuple[Image.Image, bytes]:
-    """Convert an 8-bit sRGB image (L, LA, RGB or RGBA) to CMYK through `profile_name`; returns the
+    """Convert an opaque 8-bit sRGB image (L or RGB) to CMYK through `profile_name`; returns the
     CMYK image and the profile's bytes, to embed in the output."""
     profile = profile_bytes(profile_name)
-    image = flatten(image, None)
     if image.mode == "L":
         image = image.convert("RGB")
     if image.mode != "RGB":
-        raise ValueError(f"cannot convert mode {image.mode} to CMYK; expected L, LA, RGB or RGBA")
+        raise ValueError(f"cannot convert mode {image.mode} to CMYK; expected L or RGB (flatten alpha first)")
     cmyk = ImageCms.applyTransform(image, _transform(profile_name, image.mode))
     assert cmyk is not None  # applyTransform returns None only with inPlace=True
     return cmyk, profile
