@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 
 from pixelport.contract import OutputOptions, parse_edit_request
+from pixelport.imaging.color import profile_bytes
 from pixelport.imaging.encode import encode
 from pixelport.imaging.model import Encoded
-from pixelport.imaging.print_color import profile_bytes
 from pixelport.imaging.steps import flatten
 from tests.support.structure import (
     IJG_CHROMINANCE,

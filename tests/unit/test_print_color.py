@@ -7,8 +7,8 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
-from pixelport.imaging import print_color
-from pixelport.imaging.print_color import TAC, profile_bytes, to_cmyk
+from pixelport.imaging import color
+from pixelport.imaging.color import TAC, profile_bytes, to_cmyk
 from tests.support.structure import icc_description, icc_header
 
 TOLERANCE = 2  # percentage points: 8-bit rounding of four channels
@@ -50,7 +50,7 @@ def test_every_spec_profile_is_offered_and_no_other() -> None:
 @pytest.mark.parametrize("profile", list(TAC))
 def test_returns_the_profile_file_bytes(profile: str) -> None:
     _, icc = to_cmyk(Image.new("RGB", (2, 2)), profile)
-    assert icc == (print_color.PROFILES_DIR / f"{profile}.icc").read_bytes()
+    assert icc == (color.PROFILES_DIR / f"{profile}.icc").read_bytes()
     header = icc_header(icc)
     assert header["signature"] == b"acsp"
     assert header["class"] == b"prtr" and header["color_space"] == b"CMYK"
@@ -87,12 +87,11 @@ def test_grey_converts_like_neutral_rgb() -> None:
     assert np.array_equal(np.asarray(from_grey), np.asarray(from_rgb))
 
 
-def test_transforms_are_cached_per_profile_and_mode() -> None:
+def test_transforms_are_cached_per_profile_in_the_one_colour_cache() -> None:
     to_cmyk(Image.new("RGB", (1, 1)), "ISO_Uncoated")
-    first = print_color._transform("ISO_Uncoated", "RGB")
-    assert print_color._transform("ISO_Uncoated", "RGB") is first
-    assert ("ISO_Uncoated", "RGB") in print_color._transforms
-    assert print_color._transform("ISO_Coated", "RGB") is not first
+    first = color._cmyk_transform(profile_bytes("ISO_Uncoated"))
+    assert color._cmyk_transform(profile_bytes("ISO_Uncoated")) is first
+    assert color._cmyk_transform(profile_bytes("ISO_Coated")) is not first
 
 
 def test_unknown_profile_is_refused() -> None:

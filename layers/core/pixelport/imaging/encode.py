@@ -23,8 +23,8 @@ from pixelport.contract.output import (
     WebpFormat,
 )
 from pixelport.formats import OutputFormatName
+from pixelport.imaging.color import to_cmyk
 from pixelport.imaging.model import WORKING_MODES, Encoded
-from pixelport.imaging.print_color import to_cmyk
 
 # JPEG and AVIF: chroma is subsampled 4:2:0 below this quality, kept 4:4:4 from it.
 FULL_CHROMA_QUALITY: Final = 90
