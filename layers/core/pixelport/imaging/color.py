@@ -317,8 +317,13 @@ def to_cmyk(image: Image.Image, profile_name: str) -> tuple[Image.Image, bytes]:
     (K alone prints too light and flat). Alpha is not handled here: the pipeline flattens it first.
     """
     profile = profile_bytes(profile_name)
+    return to_cmyk_with(image, profile), profile
+
+
+def to_cmyk_with(image: Image.Image, profile: bytes) -> Image.Image:
+    """`to_cmyk` through any CMYK profile given as bytes (an input's own embedded one)."""
     if image.mode == "L":
         image = image.convert("RGB")
     if image.mode != "RGB":
         raise ValueError(f"cannot convert mode {image.mode} to CMYK; expected L or RGB (flatten alpha first)")
-    return _apply(_cmyk_transform(profile), image), profile
+    return _apply(_cmyk_transform(profile), image)

@@ -20,8 +20,8 @@ from pillow_heif import register_heif_opener
 from pixelport.contract.limits import limits
 from pixelport.errors import INPUT_CORRUPT, INPUT_TOO_MANY_PIXELS, PixelportError
 from pixelport.formats import INPUT_FORMATS
-from pixelport.imaging.color import to_srgb
-from pixelport.imaging.model import Decoded
+from pixelport.imaging.color import default_cmyk_profile_bytes, to_srgb
+from pixelport.imaging.model import CmykSource, Decoded
 from pixelport.sniff import require_image
 
 register_heif_opener()
@@ -129,11 +129,16 @@ def _decode(data: bytes, key: str, limit_mp: float) -> Decoded:
         raise too_many_pixels(limit_mp) from None
     except _FILE_ERRORS as e:
         raise corrupt(fmt) from e
-    image = to_srgb(normal, icc).image  # our colour management: a failure here is ours, not the file's
+    converted = to_srgb(normal, icc)  # our colour management: a failure here is ours, not the file's
+    image = converted.image
     if image.mode not in ("L", "LA", "RGB", "RGBA"):
         raise corrupt(fmt)
     image.info = {}
-    return Decoded(image=image, format=fmt, dpi=dpi, source_mode=source_mode)
+    cmyk = None
+    if normal.mode == "CMYK":
+        used = icc if icc is not None and converted.profile_status == "converted" else None
+        cmyk = CmykSource(normal, used or default_cmyk_profile_bytes())
+    return Decoded(image=image, format=fmt, dpi=dpi, source_mode=source_mode, cmyk=cmyk)
 
 
 def _rawmode(tile: ImageFile._Tile) -> str | None:

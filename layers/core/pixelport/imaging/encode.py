@@ -41,12 +41,26 @@ MAX_DPI: Final = 1_000_000
 _JFIF_MAX_DENSITY: Final = 65535
 
 
-def encode(image: Image.Image, options: OutputOptions, *, dpi: tuple[float, float] | None) -> Encoded:
+def encode(
+    image: Image.Image,
+    options: OutputOptions,
+    *,
+    dpi: tuple[float, float] | None,
+    cmyk_profile: bytes | None = None,
+) -> Encoded:
     """Encode `image` (L, LA, RGB or RGBA, 8-bit sRGB) as `options.format` says, writing `dpi`
-    (dots per inch, x and y) in the format's own resolution field, or no resolution when None."""
+    (dots per inch, x and y) in the format's own resolution field, or no resolution when None.
+
+    A CMYK `image` (the input's own CMYK pixels, kept by the pipeline) is written as a CMYK JPEG as it
+    is, with `cmyk_profile`, the profile those pixels are in, embedded."""
     fmt = options.format
     if fmt is None:
         raise ValueError("output format is not settled; parse the request with parse_edit_request")
+    if image.mode == "CMYK":
+        if not isinstance(fmt, JpegFormat) or cmyk_profile is None:
+            raise ValueError("CMYK pixels are written only as JPEG, with the profile they are in")
+        data = _jpeg_cmyk(image, fmt, cmyk_profile, _clean_dpi(dpi))
+        return Encoded(data, fmt.type, image.width, image.height)
     image = _working_mode(image)
     density = _clean_dpi(dpi)
     color_space = options.metadata.color_space
@@ -119,16 +133,25 @@ def _jpeg(
 ) -> bytes:
     if image.mode in ("LA", "RGBA"):  # the pipeline's flatten_alpha decides the background, once
         raise ValueError(f"JPEG cannot hold alpha: flatten the {image.mode} image before encoding")
-    params: dict[str, Any] = {"quality": fmt.quality, "progressive": fmt.progressive, "optimize": True}
     if cmyk_profile is not None:
-        image, profile = to_cmyk(image, cmyk_profile)
-        params["icc_profile"] = profile
-        params["subsampling"] = "4:4:4"
-    elif image.mode == "RGB":
+        cmyk, profile = to_cmyk(image, cmyk_profile)
+        return _jpeg_cmyk(cmyk, fmt, profile, dpi)
+    params = _jpeg_params(fmt, dpi)
+    if image.mode == "RGB":
         params["subsampling"] = _subsampling(fmt.quality)
+    return _save(image, "JPEG", **params)
+
+
+def _jpeg_cmyk(cmyk: Image.Image, fmt: JpegFormat, profile: bytes, dpi: tuple[float, float] | None) -> bytes:
+    params = _jpeg_params(fmt, dpi) | {"icc_profile": profile, "subsampling": "4:4:4"}
+    return _save(cmyk, "JPEG", **params)
+
+
+def _jpeg_params(fmt: JpegFormat, dpi: tuple[float, float] | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"quality": fmt.quality, "progressive": fmt.progressive, "optimize": True}
     if dpi is not None:
         params["dpi"] = tuple(min(max(round(v), 1), _JFIF_MAX_DENSITY) for v in dpi)
-    return _save(image, "JPEG", **params)
+    return params
 
 
 # --- PNG -------------------------------------------------------------------------------------------
