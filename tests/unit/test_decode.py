@@ -520,8 +520,8 @@ def test_non_images_are_4005_naming_the_accepted_formats(name: str) -> None:
 def test_real_images_of_other_formats_are_4005(fmt: str, params: dict[str, Any]) -> None:
     try:
         data = pillow_bytes(fmt, **params)
-    except (OSError, KeyError) as e:  # writer not available in this Pillow build
-        pytest.skip(f"Pillow cannot write {fmt}: {e}")
+    except (OSError, KeyError) as e:  # a missing writer would silently drop this format's check
+        pytest.fail(f"this Pillow build cannot write {fmt}, so the test cannot prove it is refused: {e}")
     assert sniff(data) is None
     assert ACCEPTED_LIST in assert_error(data, INPUT_NOT_IMAGE.code).message
 
@@ -575,11 +575,46 @@ def test_pixel_limit_follows_the_configured_limit(monkeypatch: pytest.MonkeyPatc
     try:
         assert_error(make_image("PNG", "RGB"), INPUT_TOO_MANY_PIXELS.code)  # 3072 px > 3000
         assert decode(make_image("PNG", "RGB", (50, 50))).image.size == (50, 50)
-        assert Image.MAX_IMAGE_PIXELS == 3000
     finally:
         monkeypatch.delenv("PIXELPORT_MAX_INPUT_MEGAPIXELS")
         limits.cache_clear()
-        decode(make_image("PNG", "L", (2, 2)))  # restore Pillow's limit to the default one
+
+
+def test_decode_leaves_pillows_global_pixel_limit_untouched(monkeypatch: pytest.MonkeyPatch) -> None:
+    sentinel = 10**12  # above any size tested, so Pillow's own check (if on) stays quiet
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", sentinel)
+    assert decode(make_image("PNG", "RGB", (50, 50))).image.size == (50, 50)
+    error = assert_error(huge_png_header(30000, 30000), INPUT_TOO_MANY_PIXELS.code)
+    assert error.message.startswith("input is 30000x30000 (900.0 megapixels)")
+    assert sentinel == Image.MAX_IMAGE_PIXELS
+
+
+class InjectedBug(Exception):
+    pass
+
+
+def test_a_bug_in_our_colour_conversion_propagates_instead_of_4006(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(image: Image.Image, profile: bytes | None) -> Any:
+        raise InjectedBug("colour conversion bug")
+
+    monkeypatch.setattr("pixelport.imaging.decode.to_srgb", broken)
+    with pytest.raises(InjectedBug):
+        decode(make_image("JPEG", "CMYK"))
+
+
+def test_memory_error_while_loading_propagates_instead_of_4006(monkeypatch: pytest.MonkeyPatch) -> None:
+    def out_of_memory(self: Image.Image) -> Any:
+        raise MemoryError
+
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", out_of_memory)
+    with pytest.raises(MemoryError):
+        decode(make_image("PNG", "RGB"))
+
+
+def test_a_corrupt_file_is_still_4006_with_the_narrowed_error_handling() -> None:
+    data = make_image("PNG", "RGB")
+    error = assert_error(data[: len(data) // 2], INPUT_CORRUPT.code)
+    assert error.status == 400
 
 
 def test_huge_declared_sizes_in_other_formats_are_4131() -> None:

@@ -279,8 +279,7 @@ def test_cmyk_without_profile_uses_iso_coated_for_a_patch() -> None:
 
 def test_cmyk_embedded_profile_is_honoured() -> None:
     others = [p for p in sorted(cmyk_profile_path().parent.glob("*.icc")) if p.stem != "ISO_Coated"]
-    if not others:
-        pytest.skip("only ISO_Coated is bundled")
+    assert others, "the bundled CMYK profiles besides ISO_Coated are missing from imaging/profiles"
     embedded = others[0].read_bytes()
     cmyk = source_image("CMYK", SIZE)
     result = decode(encode(cmyk, "TIFF", icc_profile=embedded))

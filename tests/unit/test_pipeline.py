@@ -12,10 +12,12 @@ from PIL import Image, ImageCms
 
 from pixelport.contract import parse_edit_request
 from pixelport.errors import PixelportError
+from pixelport.imaging.color import profile_bytes
 from pixelport.imaging.pipeline import render
 from tests.support.color_difference import ciede2000
 from tests.support.icc import display_p3_profile
 from tests.support.images import make_image
+from tests.support.structure import jpeg_icc_profile
 
 
 def request(output: Any = None, operations: dict[str, Any] | None = None) -> Any:
@@ -66,9 +68,7 @@ def test_input_dimensions_are_reported_upright() -> None:
 
 def test_the_inputs_dpi_is_kept_and_an_explicit_dpi_wins() -> None:
     data = make_image("PNG", "RGB", (32, 32), dpi=150)
-    assert opened(render(data, request("storage://s/x.tiff" if False else {"format": "tiff"})).data).info[
-        "dpi"
-    ] == (150, 150)
+    assert opened(render(data, request({"format": "tiff"})).data).info["dpi"] == (150, 150)
     assert opened(render(data, request({"format": "jpeg", "metadata": {"dpi": 300}})).data).info["dpi"] == (
         300,
         300,
@@ -141,3 +141,50 @@ def test_a_display_p3_image_looks_the_same_after_the_round_trip(output: Any) -> 
     assert float(difference.mean()) < 1.0
     # and the profile mattered: the same numbers read as sRGB would be visibly off
     assert float(ciede2000(_lab(source, p3), _lab(source, None)).mean()) > 1.5
+
+
+# --- the input's colour space is kept by default (SPEC 3 metadata) ---
+
+
+def cmyk_input() -> Image.Image:
+    return Image.fromarray(
+        np.random.default_rng(6).integers(0, 256, (24, 32, 4), dtype=np.uint8), "CMYK"
+    ).resize((64, 48))
+
+
+def test_cmyk_jpeg_with_its_profile_stays_cmyk_in_that_profile_unconverted() -> None:
+    source = cmyk_input()
+    usweb = profile_bytes("USWeb_Coated")
+    data = encoded(source, "JPEG", quality=95, icc_profile=usweb, subsampling=0)
+    out = render(data, request({"format": {"type": "jpeg", "quality": 95}}))
+    result = opened(out.data)
+    assert result.mode == "CMYK"
+    assert jpeg_icc_profile(out.data) == usweb
+    # the pixels are the input's, re-encoded at the same quality: no sRGB round trip
+    assert np.abs(np.asarray(result, dtype=np.int16) - np.asarray(opened(data), dtype=np.int16)).mean() < 1.5
+
+
+def test_cmyk_jpeg_without_a_profile_stays_cmyk_labelled_iso_coated() -> None:
+    source = cmyk_input()
+    data = encoded(source, "JPEG", quality=95, subsampling=0)
+    out = render(data, request({"format": {"type": "jpeg", "quality": 95}}))
+    result = opened(out.data)
+    assert result.mode == "CMYK"
+    assert jpeg_icc_profile(out.data) == profile_bytes("ISO_Coated")
+    assert np.abs(np.asarray(result, dtype=np.int16) - np.asarray(opened(data), dtype=np.int16)).mean() < 1.5
+
+
+def test_cmyk_input_to_formats_without_cmyk_or_with_rgb_asked_is_srgb() -> None:
+    data = encoded(cmyk_input(), "JPEG", quality=95, icc_profile=profile_bytes("USWeb_Coated"))
+    assert opened(render(data, request({"format": "png"})).data).mode == "RGB"
+    assert opened(render(data, request({"format": {"type": "tiff"}})).data).mode == "RGB"
+    rgb = render(data, request({"format": "jpeg", "metadata": {"color_space": {"type": "RGB"}}}))
+    assert opened(rgb.data).mode == "RGB" and jpeg_icc_profile(rgb.data) is None
+
+
+def test_cmyk_input_with_an_explicit_cmyk_profile_is_converted_to_it() -> None:
+    data = encoded(cmyk_input(), "JPEG", quality=95, icc_profile=profile_bytes("USWeb_Coated"))
+    space = {"type": "CMYK", "color_profile": "ISO_Uncoated"}
+    out = render(data, request({"format": "jpeg", "metadata": {"color_space": space}}))
+    assert opened(out.data).mode == "CMYK"
+    assert jpeg_icc_profile(out.data) == profile_bytes("ISO_Uncoated")

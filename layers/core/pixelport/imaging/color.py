@@ -1,6 +1,9 @@
-"""Input colour management: every decoded image leaves the decoder with its colours in sRGB.
+"""ICC colour management, the one owner of the bundled profiles, the sRGB profile and the transform
+cache: input profiles to sRGB (`to_srgb`, every decoded image leaves the decoder in sRGB) and sRGB to
+a print profile (`to_cmyk`, SPEC section 3 `metadata.color_space` CMYK).
 
-Why each choice was made, with measurements: docs/image-io.md#input-colour-management.
+Why each choice was made, with measurements: docs/image-io.md#input-colour-management and
+docs/image-io.md#encoding-outputs (JPEG CMYK).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from typing import Literal, TypeAlias
+from typing import Final, Literal, TypeAlias
 
 import numpy as np
 from PIL import Image, ImageCms
@@ -44,8 +47,27 @@ class _UnusableProfileError(Exception):
     """The embedded profile cannot be used for these pixels."""
 
 
+# Total area coverage (sum of C, M, Y, K in percent) each print profile's press allows: SPEC section 3.
+TAC: Final[dict[str, int]] = {
+    "ISO_Coated": 330,
+    "ISO_Uncoated": 300,
+    "USWeb_Coated": 300,
+    "USWeb_Uncoated": 260,
+}
+# sRGB -> CMYK: perceptual keeps total ink within each profile's TAC (+ 2 points of 8-bit rounding)
+# on a saturated chart for all four profiles (tests/unit/test_print_color.py measures it).
+CMYK_INTENT: Final = ImageCms.Intent.PERCEPTUAL
+
+
 def cmyk_profile_path(name: str = DEFAULT_CMYK_PROFILE) -> Path:
+    if name not in TAC:
+        raise ValueError(f"unknown CMYK profile {name!r}; expected one of {', '.join(TAC)}")
     return PROFILES_DIR / f"{name}.icc"
+
+
+def profile_bytes(name: str) -> bytes:
+    """The bundled print profile `name` as stored (the exact bytes embedded in CMYK outputs)."""
+    return _read_profile(cmyk_profile_path(name))
 
 
 @cache
@@ -275,3 +297,33 @@ def to_srgb(image: Image.Image, profile: bytes | None) -> ColorResult:
         return _rgb_to_srgb(image, profile)
     except _UnusableProfileError:
         return ColorResult(image, "invalid")
+
+
+def _cmyk_transform(profile: bytes) -> ImageCms.ImageCmsTransform:
+    def build() -> _Built:
+        target = ImageCms.ImageCmsProfile(BytesIO(profile))
+        return ImageCms.buildTransform(_srgb(), target, "RGB", "CMYK", renderingIntent=CMYK_INTENT)
+
+    value = _cached((hashlib.sha256(profile).digest(), "RGB", "CMYK"), build)
+    assert isinstance(value, ImageCms.ImageCmsTransform)
+    return value
+
+
+def to_cmyk(image: Image.Image, profile_name: str) -> tuple[Image.Image, bytes]:
+    """Convert an opaque 8-bit sRGB image (L or RGB) to CMYK through the bundled `profile_name`;
+    returns the CMYK image and the profile's bytes, to embed in the output.
+
+    Grey goes through RGB (R = G = B), so the profile decides how much K and CMY a neutral gets
+    (K alone prints too light and flat). Alpha is not handled here: the pipeline flattens it first.
+    """
+    profile = profile_bytes(profile_name)
+    return to_cmyk_with(image, profile), profile
+
+
+def to_cmyk_with(image: Image.Image, profile: bytes) -> Image.Image:
+    """`to_cmyk` through any CMYK profile given as bytes (an input's own embedded one)."""
+    if image.mode == "L":
+        image = image.convert("RGB")
+    if image.mode != "RGB":
+        raise ValueError(f"cannot convert mode {image.mode} to CMYK; expected L or RGB (flatten alpha first)")
+    return _apply(_cmyk_transform(profile), image)

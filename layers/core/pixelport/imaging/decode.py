@@ -6,6 +6,7 @@ Why each choice was made, with measurements: docs/image-io.md#decoding-inputs.
 from __future__ import annotations
 
 import math
+import struct
 import sys
 import warnings
 from io import BytesIO
@@ -19,11 +20,31 @@ from pillow_heif import register_heif_opener
 from pixelport.contract.limits import limits
 from pixelport.errors import INPUT_CORRUPT, INPUT_TOO_MANY_PIXELS, PixelportError
 from pixelport.formats import INPUT_FORMATS
-from pixelport.imaging.color import to_srgb
-from pixelport.imaging.model import Decoded
+from pixelport.imaging.color import default_cmyk_profile_bytes, to_srgb
+from pixelport.imaging.model import CmykSource, Decoded
 from pixelport.sniff import require_image
 
 register_heif_opener()
+
+# Pillow's own bomb check is off, once, for the whole process: decode() compares the size the header
+# declares with our configured limit (which may change between calls) before any pixel is loaded, so
+# Pillow's check would only answer first with its own message, or need a global write on every call.
+Image.MAX_IMAGE_PIXELS = None
+
+# What Pillow's plugins (and pillow-heif) raise for a file they cannot read: the client's fault (4006).
+# Anything else, MemoryError or a bug in our own code included, propagates so the processor retries.
+_FILE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,  # includes UnidentifiedImageError and "image file is truncated"
+    SyntaxError,
+    ValueError,
+    EOFError,
+    struct.error,
+    IndexError,
+    KeyError,
+    TypeError,
+    ZeroDivisionError,
+    RuntimeError,  # the AVIF plugin and pillow-heif: "Failed to decode image: ..."
+)
 
 # Pillow decoders tried for each sniffed format, in order. Files in the HEIF container (ISO BMFF with
 # an "ftyp" box) go to Pillow's own AVIF plugin first: it claims the avif/avis/mif1/msf1 major brands
@@ -70,53 +91,54 @@ def too_many_pixels(limit_mp: float, width: int | None = None, height: int | Non
 
 
 def decode(data: bytes) -> Decoded:
-    """Decode input bytes; raises only `PixelportError` (4005, 4006, 4131; 5000 for a missing
-    bundled profile), whatever the bytes."""
+    """Decode input bytes. A file that cannot be read raises `PixelportError` (4005, 4006, 4131; 5000
+    for a missing bundled profile); any other failure (memory, our own code) propagates as it is."""
     key = require_image(data)
     limit_mp = limits().max_input_megapixels
-    # Pillow's own bomb check (a warning above MAX_IMAGE_PIXELS, an error above twice that) then
-    # agrees with ours; the warning is silenced, our check in _decode answers first.
-    Image.MAX_IMAGE_PIXELS = max(1, round(limit_mp * 1_000_000))
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return _decode(data, key, limit_mp)
-        except PixelportError:
-            raise
-        except Image.DecompressionBombError:
-            raise too_many_pixels(limit_mp) from None
-        except Exception as e:  # any failure of a decoder on these bytes: Pillow raises many kinds
-            raise corrupt(key) from e
+        warnings.simplefilter("ignore")  # Pillow's warnings about odd files (EXIF, palettes) are no news
+        return _decode(data, key, limit_mp)
 
 
 def _decode(data: bytes, key: str, limit_mp: float) -> Decoded:
-    with Image.open(BytesIO(data), formats=_DECODERS[key]) as im:
-        fmt = _FORMAT_KEYS.get(str(im.format), key)
-        width, height = im.size
-        if width * height > limit_mp * 1_000_000:  # as the output check of the pipeline
-            raise too_many_pixels(limit_mp, width, height)
-        if width <= 0 or height <= 0:
-            raise corrupt(fmt)
-        # First frame (HEIF: the primary image, which pillow-heif selects on open).
-        if im.format != "HEIF" and im.tell() != 0:
-            im.seek(0)
-        source_mode = im.mode
-        rawmode = _rawmode(im.tile[0]) if im.tile else None
-        im.load()
-        icc = im.info.get("icc_profile") or None
-        dpi = read_dpi(im, fmt)
-        loaded: Image.Image = im
-        if rawmode is not None and rawmode[:-1].endswith(";16"):
-            loaded = _rounded_16_bit(data, _DECODERS[key], im, rawmode) or im
-        upright = _upright(loaded)
-    if fmt == "PNG" and rawmode is not None and rawmode.startswith("LA;16"):
-        upright = upright.convert("LA")  # 16-bit grey+alpha: Pillow unpacks it as RGBA with R = G = B
-    normal = _normalise(upright, keep_palette_colour=icc is not None)
-    image = to_srgb(normal, icc).image
+    fmt = key
+    try:
+        with Image.open(BytesIO(data), formats=_DECODERS[key]) as im:  # lazy: reads the header only
+            fmt = _FORMAT_KEYS.get(str(im.format), key)
+            width, height = im.size
+            if width * height > limit_mp * 1_000_000:  # as the output check of the pipeline
+                raise too_many_pixels(limit_mp, width, height)
+            if width <= 0 or height <= 0:
+                raise corrupt(fmt)
+            # First frame (HEIF: the primary image, which pillow-heif selects on open).
+            if im.format != "HEIF" and im.tell() != 0:
+                im.seek(0)
+            source_mode = im.mode
+            rawmode = _rawmode(im.tile[0]) if im.tile else None
+            im.load()
+            icc = im.info.get("icc_profile") or None
+            dpi = read_dpi(im, fmt)
+            loaded: Image.Image = im
+            if rawmode is not None and rawmode[:-1].endswith(";16"):
+                loaded = _rounded_16_bit(data, _DECODERS[key], im, rawmode) or im
+            upright = _upright(loaded)
+            if fmt == "PNG" and rawmode is not None and rawmode.startswith("LA;16"):
+                upright = upright.convert("LA")  # 16-bit grey+alpha: Pillow unpacks it as RGBA, R = G = B
+            normal = _normalise(upright, keep_palette_colour=icc is not None)
+    except Image.DecompressionBombError:  # not raised with the check off; kept should a plugin do it
+        raise too_many_pixels(limit_mp) from None
+    except _FILE_ERRORS as e:
+        raise corrupt(fmt) from e
+    converted = to_srgb(normal, icc)  # our colour management: a failure here is ours, not the file's
+    image = converted.image
     if image.mode not in ("L", "LA", "RGB", "RGBA"):
         raise corrupt(fmt)
     image.info = {}
-    return Decoded(image=image, format=fmt, dpi=dpi, source_mode=source_mode)
+    cmyk = None
+    if normal.mode == "CMYK":
+        used = icc if icc is not None and converted.profile_status == "converted" else None
+        cmyk = CmykSource(normal, used or default_cmyk_profile_bytes())
+    return Decoded(image=image, format=fmt, dpi=dpi, source_mode=source_mode, cmyk=cmyk)
 
 
 def _rawmode(tile: ImageFile._Tile) -> str | None:

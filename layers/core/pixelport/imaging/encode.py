@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
 from typing import Any, Final
 
 import oxipng
@@ -24,14 +23,11 @@ from pixelport.contract.output import (
     WebpFormat,
 )
 from pixelport.formats import OutputFormatName
+from pixelport.imaging.color import to_cmyk
 from pixelport.imaging.model import WORKING_MODES, Encoded
-from pixelport.imaging.print_color import to_cmyk
-from pixelport.imaging.steps import flatten
 
 # JPEG and AVIF: chroma is subsampled 4:2:0 below this quality, kept 4:4:4 from it.
 FULL_CHROMA_QUALITY: Final = 90
-# Largest per-channel difference of the "lossless" AVIF for colour pixels (see the module docstring).
-AVIF_LOSSLESS_MAX_ERROR: Final = 3
 AVIF_SPEED: Final = 6
 WEBP_LOSSY_METHOD: Final = 6
 WEBP_LOSSLESS_METHOD: Final = 4
@@ -45,51 +41,47 @@ MAX_DPI: Final = 1_000_000
 _JFIF_MAX_DENSITY: Final = 65535
 
 
-@dataclass
-class EncodedImage(Encoded):
-    """An `Encoded` that also says how faithful the pixels are.
-
-    `max_channel_error`: the largest difference, in 8-bit levels, between any channel of the
-    decoded output and of the encoder's input: 0 = pixel-identical (lossless PNG, TIFF LZW, WEBP
-    lossless, and AVIF "lossless" of a grey image); a positive number = a guaranteed bound (AVIF
-    "lossless" of a colour image); None = lossy, no bound (JPEG, lossy WEBP/AVIF/TIFF).
-    """
-
-    max_channel_error: int | None = None
-
-    @property
-    def exact(self) -> bool:
-        return self.max_channel_error == 0
-
-
-def encode(image: Image.Image, options: OutputOptions, *, dpi: tuple[float, float] | None) -> EncodedImage:
+def encode(
+    image: Image.Image,
+    options: OutputOptions,
+    *,
+    dpi: tuple[float, float] | None,
+    cmyk_profile: bytes | None = None,
+) -> Encoded:
     """Encode `image` (L, LA, RGB or RGBA, 8-bit sRGB) as `options.format` says, writing `dpi`
-    (dots per inch, x and y) in the format's own resolution field, or no resolution when None."""
+    (dots per inch, x and y) in the format's own resolution field, or no resolution when None.
+
+    A CMYK `image` (the input's own CMYK pixels, kept by the pipeline) is written as a CMYK JPEG as it
+    is, with `cmyk_profile`, the profile those pixels are in, embedded."""
     fmt = options.format
     if fmt is None:
         raise ValueError("output format is not settled; parse the request with parse_edit_request")
+    if image.mode == "CMYK":
+        if not isinstance(fmt, JpegFormat) or cmyk_profile is None:
+            raise ValueError("CMYK pixels are written only as JPEG, with the profile they are in")
+        data = _jpeg_cmyk(image, fmt, cmyk_profile, _clean_dpi(dpi))
+        return Encoded(data, fmt.type, image.width, image.height)
     image = _working_mode(image)
     density = _clean_dpi(dpi)
     color_space = options.metadata.color_space
     if isinstance(color_space, CmykColorSpace) and not isinstance(fmt, JpegFormat):
         raise ValueError(f"CMYK output is only possible as JPEG, not {fmt.type}")
 
-    error: int | None
     if isinstance(fmt, JpegFormat):
         profile = color_space.color_profile if isinstance(color_space, CmykColorSpace) else None
-        data, error = _jpeg(image, fmt, profile, density), None
+        data = _jpeg(image, fmt, profile, density)
     elif isinstance(fmt, PngFormat):
-        data, error = _png(image, fmt, density), 0
+        data = _png(image, fmt, density)
     elif isinstance(fmt, WebpFormat):
-        data, error = _webp(image, fmt, density)
+        data = _webp(image, fmt, density)
     elif isinstance(fmt, AvifFormat):
-        data, error = _avif(image, fmt, density)
+        data = _avif(image, fmt, density)
     elif isinstance(fmt, TiffFormat):
-        data, error = _tiff(image, fmt, density)
+        data = _tiff(image, fmt, density)
     else:  # pragma: no cover - the contract allows no other format
         raise ValueError(f"unknown output format {fmt!r}")
     name: OutputFormatName = fmt.type
-    return EncodedImage(data, name, image.width, image.height, max_channel_error=error)
+    return Encoded(data, name, image.width, image.height)
 
 
 def _working_mode(image: Image.Image) -> Image.Image:
@@ -139,17 +131,27 @@ def _subsampling(quality: int) -> str:
 def _jpeg(
     image: Image.Image, fmt: JpegFormat, cmyk_profile: str | None, dpi: tuple[float, float] | None
 ) -> bytes:
-    image = flatten(image, None)  # no-op for L/RGB; white under LA/RGBA
-    params: dict[str, Any] = {"quality": fmt.quality, "progressive": fmt.progressive, "optimize": True}
+    if image.mode in ("LA", "RGBA"):  # the pipeline's flatten_alpha decides the background, once
+        raise ValueError(f"JPEG cannot hold alpha: flatten the {image.mode} image before encoding")
     if cmyk_profile is not None:
-        image, profile = to_cmyk(image, cmyk_profile)
-        params["icc_profile"] = profile
-        params["subsampling"] = "4:4:4"
-    elif image.mode == "RGB":
+        cmyk, profile = to_cmyk(image, cmyk_profile)
+        return _jpeg_cmyk(cmyk, fmt, profile, dpi)
+    params = _jpeg_params(fmt, dpi)
+    if image.mode == "RGB":
         params["subsampling"] = _subsampling(fmt.quality)
+    return _save(image, "JPEG", **params)
+
+
+def _jpeg_cmyk(cmyk: Image.Image, fmt: JpegFormat, profile: bytes, dpi: tuple[float, float] | None) -> bytes:
+    params = _jpeg_params(fmt, dpi) | {"icc_profile": profile, "subsampling": "4:4:4"}
+    return _save(cmyk, "JPEG", **params)
+
+
+def _jpeg_params(fmt: JpegFormat, dpi: tuple[float, float] | None) -> dict[str, Any]:
+    params: dict[str, Any] = {"quality": fmt.quality, "progressive": fmt.progressive, "optimize": True}
     if dpi is not None:
         params["dpi"] = tuple(min(max(round(v), 1), _JFIF_MAX_DENSITY) for v in dpi)
-    return _save(image, "JPEG", **params)
+    return params
 
 
 # --- PNG -------------------------------------------------------------------------------------------
@@ -178,7 +180,7 @@ def _png(image: Image.Image, fmt: PngFormat, dpi: tuple[float, float] | None) ->
 # --- WEBP ------------------------------------------------------------------------------------------
 
 
-def _webp(image: Image.Image, fmt: WebpFormat, dpi: tuple[float, float] | None) -> tuple[bytes, int | None]:
+def _webp(image: Image.Image, fmt: WebpFormat, dpi: tuple[float, float] | None) -> bytes:
     if image.mode == "LA":
         image = image.convert("RGBA")  # WEBP has no grey: same values in R, G, B
     elif image.mode == "L":
@@ -191,15 +193,15 @@ def _webp(image: Image.Image, fmt: WebpFormat, dpi: tuple[float, float] | None) 
             "method": WEBP_LOSSLESS_METHOD,
             "exact": True,
         }
-        return _save(image, "WEBP", **params), 0
+        return _save(image, "WEBP", **params)
     params |= {"quality": fmt.compression.quality, "method": WEBP_LOSSY_METHOD, "alpha_quality": 100}
-    return _save(image, "WEBP", **params), None
+    return _save(image, "WEBP", **params)
 
 
 # --- AVIF ------------------------------------------------------------------------------------------
 
 
-def _avif(image: Image.Image, fmt: AvifFormat, dpi: tuple[float, float] | None) -> tuple[bytes, int | None]:
+def _avif(image: Image.Image, fmt: AvifFormat, dpi: tuple[float, float] | None) -> bytes:
     grey = image.mode in ("L", "LA")
     params: dict[str, Any] = {
         "codec": "aom",
@@ -212,28 +214,21 @@ def _avif(image: Image.Image, fmt: AvifFormat, dpi: tuple[float, float] | None) 
         params["advanced"] = {"alpha:lossless": "1"}
     if isinstance(fmt.compression, Lossless):
         params |= {"quality": 100, "subsampling": "4:0:0" if grey else "4:4:4"}
-        error = 0 if grey or _is_neutral(image) else AVIF_LOSSLESS_MAX_ERROR
-        return _save(image, "AVIF", **params), error
+        return _save(image, "AVIF", **params)
     quality = fmt.compression.quality
     params |= {"quality": quality, "subsampling": "4:0:0" if grey else _subsampling(quality)}
-    return _save(image, "AVIF", **params), None
-
-
-def _is_neutral(image: Image.Image) -> bool:
-    """True when every pixel has R == G == B (such pixels survive BT.601 YCbCr exactly)."""
-    r, g, b = image.split()[:3]
-    return r.tobytes() == g.tobytes() == b.tobytes()
+    return _save(image, "AVIF", **params)
 
 
 # --- TIFF ------------------------------------------------------------------------------------------
 
 
-def _tiff(image: Image.Image, fmt: TiffFormat, dpi: tuple[float, float] | None) -> tuple[bytes, int | None]:
+def _tiff(image: Image.Image, fmt: TiffFormat, dpi: tuple[float, float] | None) -> bytes:
     params: dict[str, Any] = {}
     if dpi is not None:
         params["dpi"] = dpi
     if isinstance(fmt.compression, Lossless):
         params |= {"compression": "tiff_lzw", "tiffinfo": {317: 2}}  # 317 = Predictor, 2 = horizontal
-        return _save(image, "TIFF", **params), 0
+        return _save(image, "TIFF", **params)
     params |= {"compression": "jpeg", "quality": fmt.compression.quality}
-    return _save(image, "TIFF", **params), None
+    return _save(image, "TIFF", **params)

@@ -13,16 +13,22 @@ from pixelport.formats import OutputFormatName
 WORKING_MODES = ("L", "LA", "RGB", "RGBA")
 
 
+@dataclass(frozen=True)
+class CmykSource:
+    """The input's own CMYK pixels (upright, unconverted) and the profile they are in: the embedded
+    one when usable, else ISO_Coated, the profile the decoder read them with."""
+
+    image: Image.Image  # mode CMYK
+    profile: bytes
+
+
 @dataclass
 class Decoded:
     image: Image.Image  # mode in WORKING_MODES
     format: str  # key of pixelport.formats.INPUT_FORMATS: "JPEG", "HEIC", ...
     dpi: tuple[float, float] | None  # the input's resolution, when it declares one
     source_mode: str  # Pillow's mode of the file as decoded, before normalisation ("CMYK", "I;16", ...)
-
-    @property
-    def has_alpha(self) -> bool:
-        return self.image.mode in ("LA", "RGBA")
+    cmyk: CmykSource | None = None  # set for CMYK inputs, so the pipeline can keep their colour space
 
 
 @dataclass

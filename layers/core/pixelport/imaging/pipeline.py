@@ -17,6 +17,7 @@ from pixelport.contract.limits import limits
 from pixelport.contract.output import CmykColorSpace
 from pixelport.errors import OUTPUT_TOO_MANY_PIXELS, PixelportError
 from pixelport.formats import INPUT_FORMATS, OUTPUT_FORMATS, ImageFormat, OutputFormatName
+from pixelport.imaging.color import to_cmyk_with
 from pixelport.imaging.decode import decode
 from pixelport.imaging.encode import encode
 from pixelport.imaging.model import Decoded
@@ -83,6 +84,19 @@ class Rendered:
     output: dict[str, Any]  # SPEC 2.1 "output" metadata, before the location is known
 
 
+def kept_cmyk(decoded: Decoded, result: Image.Image, ctx: Context) -> tuple[Image.Image, bytes] | None:
+    """SPEC 3: with no `color_space` asked for, the output keeps the input's colour space. A CMYK input
+    written as JPEG (the only format that holds CMYK) stays CMYK in the profile it was in; while no
+    step changed the pixels they are the input's own, unconverted (no sRGB round trip), otherwise the
+    result is converted into that profile."""
+    cmyk = decoded.cmyk
+    if cmyk is None or ctx.output_format != "jpeg" or ctx.request.output.metadata.color_space is not None:
+        return None
+    if result is decoded.image:
+        return cmyk.image, cmyk.profile
+    return to_cmyk_with(result, cmyk.profile), cmyk.profile
+
+
 def render(data: bytes, request: EditRequest) -> Rendered:
     decoded = decode(data)
     ctx = Context(request, decoded)
@@ -90,7 +104,12 @@ def render(data: bytes, request: EditRequest) -> Rendered:
     for step in STEPS:
         image = step(image, ctx)
     dpi = request.output.metadata.dpi
-    encoded = encode(image, request.output, dpi=(float(dpi), float(dpi)) if dpi else decoded.dpi)
+    density = (float(dpi), float(dpi)) if dpi else decoded.dpi
+    keep = kept_cmyk(decoded, image, ctx)
+    if keep is not None:
+        encoded = encode(keep[0], request.output, dpi=density, cmyk_profile=keep[1])
+    else:
+        encoded = encode(image, request.output, dpi=density)
     return Rendered(
         data=encoded.data,
         format=encoded.format,
