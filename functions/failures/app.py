@@ -31,7 +31,8 @@ def store() -> TaskStore:
 
 
 def settle(record: SQSRecord) -> None:
-    receives = int(record.raw_event.get("attributes", {}).get("approximateReceiveCount") or 1)
+    # Lambda hands SQS's own attribute names through (ApproximateReceiveCount), not camelCase ones.
+    receives = int(record.attributes.get("ApproximateReceiveCount") or 1)
     for code in settle_exhausted(store(), json.loads(record.body), receive_count=receives):
         count_failure(code, "retries-exhausted")
 

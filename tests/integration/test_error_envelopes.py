@@ -126,7 +126,7 @@ def test_5001_processing_failed_on_every_attempt_answered_on_the_sync_route(
             "messageId": "m1",
             "receiptHandle": "r1",
             "body": json.dumps(record),
-            "attributes": {"approximateReceiveCount": "1"},
+            "attributes": {"ApproximateReceiveCount": "1"},
             "messageAttributes": {},
             "md5OfBody": "",
             "eventSource": "aws:sqs",

@@ -124,7 +124,7 @@ def failure_record(names: LocalNames, task_id: int, *, receive_count: int) -> di
                 "messageId": "m1",
                 "receiptHandle": "r1",
                 "body": json.dumps(record),
-                "attributes": {"approximateReceiveCount": str(receive_count)},
+                "attributes": {"ApproximateReceiveCount": str(receive_count)},
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
