@@ -2,8 +2,8 @@
 
 moto (S3, DynamoDB, SQS) on loopback, the template's resources created in it, a gateway on
 127.0.0.1:$PORT turning HTTP into API Gateway proxy events for the real handlers, S3 events
-reaching the processor through moto's S3->SQS notifications, and /tmp/... served from the results
-bucket in place of CloudFront.
+reaching the processor through moto's S3->SQS notifications, the template's schedules (the
+sweeper) played on their period, and /tmp/... served from the results bucket in place of CloudFront.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ from local.apigw import (
 from local.events import AsyncInvoker, SqsPoller
 from local.resources import REGION, LocalNames, create_resources, s3_event_queue
 from local.runtime import FunctionError, FunctionRuntime
+from local.schedule import ScheduleError, Scheduler, override_from, schedules
 from local.template import Template
 
 DEFAULT_LOCAL_API_KEY = "pixelport-local-development-key"
@@ -73,6 +74,8 @@ class Stack:
 
     # -- start -----------------------------------------------------------------------------------
     def start(self) -> None:
+        # A schedule the stack cannot play stops it before anything starts.
+        self.schedules = schedules(self.template, override_from(os.environ))
         moto_port = free_port()
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
         self.moto.start()
@@ -158,6 +161,10 @@ class Stack:
                     continue
                 pump.start()
                 self.threads.append(pump.thread)
+        for schedule in self.schedules:
+            scheduler = Scheduler(schedule, self.runtimes[schedule.function], self.stop_event, REGION)
+            scheduler.start()
+            self.threads.append(scheduler.thread)
 
     def _results_bucket(self) -> str:
         """The bucket behind the CloudFront distribution: the origin's RegionalDomainName."""
@@ -333,11 +340,18 @@ def main() -> int:
         stack.stop()
         print(f"pixelport: cannot start: {exc} (is port {port} free? set PORT=...)", file=sys.stderr)
         return 1
+    except ScheduleError as exc:
+        stack.stop()
+        print(f"pixelport: cannot start: {exc}", file=sys.stderr)
+        return 1
     allowed = os.environ.get("PIXELPORT_ALLOWED_SOURCE_NETWORKS", "")
     key_note = (
         ""
         if os.environ.get("PIXELPORT_LOCAL_API_KEY")
         else "  (development default; set PIXELPORT_LOCAL_API_KEY)"
+    )
+    schedule_lines = "".join(
+        f"  schedule:       {s.function} every {s.period_seconds:g}s\n" for s in stack.schedules
     )
     print(
         f"pixelport local stack listening on {stack.base_url}\n"
@@ -348,6 +362,7 @@ def main() -> int:
         f"  results:        {stack.base_url}{TMP_PREFIX}... (stands in for CloudFront)\n"
         f"  moto (S3, DynamoDB, SQS): {stack.endpoint}\n"
         f"  source networks opened: {allowed or 'none (public addresses only)'}\n"
+        f"{schedule_lines}"
         "  Ctrl-C stops everything.",
         flush=True,
     )
