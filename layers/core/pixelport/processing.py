@@ -9,9 +9,9 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
-from pixelport.contract.edit import parse_edit_request
+from pixelport.contract.edit import EditRequest, parse_accepted_request
 from pixelport.contract.limits import limits
-from pixelport.errors import INPUT_TOO_LARGE, PixelportError
+from pixelport.errors import INPUT_TOO_LARGE, PROCESSING_FAILED, PixelportError, ValidationFailed
 from pixelport.formats import OUTPUT_FORMATS
 from pixelport.imaging.pipeline import render
 from pixelport.lease import LEASE_SECONDS, LeaseKeeper
@@ -78,12 +78,28 @@ class Processor:
             self.store.release(task)
             raise
 
+    @staticmethod
+    def _stored_request(task: Task) -> EditRequest:
+        try:
+            return parse_accepted_request(task.request)
+        except ValidationFailed as exc:
+            # Accepted by an earlier version whose contract this one no longer reads: our doing, not
+            # the client's, so not a 422; retrying cannot help either.
+            logger.error(
+                "stored request no longer parses", extra={"task_id": task.id, "details": exc.details}
+            )
+            raise PixelportError(
+                PROCESSING_FAILED,
+                "this task was accepted by an earlier version of the service and cannot be read by this "
+                "one; please submit it again",
+            ) from None
+
     def _run(self, task: Task, bucket: str, key: str, started: float) -> Outcome:
         obj = self.s3.get_object(Bucket=bucket, Key=key)
         if obj["ContentLength"] > limits().max_input_bytes:
             raise PixelportError(INPUT_TOO_LARGE, f"input is larger than {limits().max_input_bytes} bytes")
         data = obj["Body"].read()
-        request = parse_edit_request(task.request)
+        request = self._stored_request(task)
         rendered = render(data, request)
         name = output_name(task.source_name, rendered.format)
         location = store_tmp(

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 
 from pixelport.contract.base import StrictModel, details_from
+from pixelport.contract.limits import accepted_request
 from pixelport.contract.operations import Operations, operation_rule_errors
 from pixelport.contract.output import Output, OutputOptions, output_rule_errors, parse_destination
 from pixelport.contract.references import StorageRef, UrlRef, parse_input
@@ -69,6 +70,14 @@ def parse_edit_request(body: Any) -> EditRequest:
     if check.request is None:
         raise ValidationFailed(check.errors)
     return check.request
+
+
+def parse_accepted_request(body: Any) -> EditRequest:
+    """A request this service accepted earlier (a stored task) read back: configurable length limits,
+    which a deploy may have lowered since, are not applied again. `ValidationFailed` now means the
+    contract itself changed under the task."""
+    with accepted_request():
+        return parse_edit_request(body)
 
 
 def _valid_blocks(operations: Any) -> tuple[Operations, ...]:

@@ -4,16 +4,23 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
+
+# No configuration raises a limit on a request's text above this.
+TEXT_CEILING = 4096
+_ACCEPTED: ContextVar[bool] = ContextVar("pixelport_request_accepted", default=False)
 
 
 class Limits(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    max_input_url_length: int = Field(512, ge=1, le=4096)
-    max_destination_length: int = Field(4096, ge=1, le=4096)
+    max_input_url_length: int = Field(512, ge=1, le=TEXT_CEILING)
+    max_destination_length: int = Field(4096, ge=1, le=TEXT_CEILING)
     max_input_bytes: int = Field(50 * 1024 * 1024, ge=1)
     max_input_megapixels: float = Field(100.0, gt=0)
     max_output_megapixels: float = Field(100.0, gt=0)
@@ -45,3 +52,19 @@ class Limits(BaseModel):
 @cache
 def limits() -> Limits:
     return Limits.from_env()
+
+
+@contextmanager
+def accepted_request() -> Iterator[None]:
+    """Re-reading a request this service already accepted (a stored task): a deploy may have lowered
+    a configurable length limit since, and the task must not fail for a check it already passed."""
+    token = _ACCEPTED.set(True)
+    try:
+        yield
+    finally:
+        _ACCEPTED.reset(token)
+
+
+def text_limit(configured: int) -> int:
+    """The length limit for a request's text: the configured one, or the ceiling for an accepted request."""
+    return TEXT_CEILING if _ACCEPTED.get() else configured

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, Tag, field_validator
 
 from pixelport.contract.base import StrictModel, by_type, name_to_object
-from pixelport.contract.limits import limits
+from pixelport.contract.limits import limits, text_limit
 from pixelport.contract.references import STORAGE_SCHEME, StorageRef, parse_storage
 from pixelport.formats import OutputFormatName, is_image_extension, output_format_for_extension
 
@@ -122,8 +122,8 @@ class Metadata(StrictModel):
 
 def parse_destination(value: str) -> StorageRef:
     """`output.destination`: a file or folder of a storage; `ValueError` with the client's message."""
-    if len(value) > limits().max_destination_length:
-        raise ValueError(f"ensure this value has at most {limits().max_destination_length} characters")
+    if len(value) > (most := text_limit(limits().max_destination_length)):
+        raise ValueError(f"ensure this value has at most {most} characters")
     if not value.lower().startswith(f"{STORAGE_SCHEME}://"):
         raise ValueError(
             "must be a connected storage: storage://<name>/<path>/<file> or a folder storage://<name>/<path>/"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from pixelport.contract.limits import limits
+from pixelport.contract.limits import limits, text_limit
 from pixelport.contract.source_url import DEFAULT_PORTS, check_source_url
 
 STORAGE_SCHEME = "storage"
@@ -56,13 +56,13 @@ def parse_storage(value: str, *, folder_allowed: bool) -> StorageRef:
 
 
 def parse_url(value: str) -> UrlRef:
-    check_source_url(value, max_length=limits().max_input_url_length)
+    check_source_url(value, max_length=text_limit(limits().max_input_url_length))
     return UrlRef(value)
 
 
 def parse_input(value: str) -> UrlRef | StorageRef:
-    if len(value) > limits().max_input_url_length:
-        raise ValueError(f"ensure this value has at most {limits().max_input_url_length} characters")
+    if len(value) > (most := text_limit(limits().max_input_url_length)):
+        raise ValueError(f"ensure this value has at most {most} characters")
     scheme = value.split("://", 1)[0].lower() if "://" in value else ""
     if scheme == STORAGE_SCHEME:
         return parse_storage(value, folder_allowed=False)
