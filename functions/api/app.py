@@ -102,7 +102,7 @@ def edit() -> Response[str]:
 @app.post("/v1/image/edit/async")
 @tracer.capture_method
 def edit_async() -> Response[str]:
-    task = service().submit(parse_body(app.current_event.body), account=account(), request_id=request_id())
+    task = service().accept(parse_body(app.current_event.body), account=account(), request_id=request_id())
     return json_response(200, {"data": async_payload(task, result_url(task.id))})
 
 

@@ -1,7 +1,9 @@
-"""The API side of an edit: validate, fetch the input, create the task, stage the bytes, wait.
+"""The API side of an edit: validate, create the task, and hand its input to the processor.
 
-Runs in the API function, which never imports Pillow: the input is only sniffed here; the
-processor decodes it.
+The sync route fetches the input here (a refused source answers before any task exists) and stages
+the bytes; the async route answers at once, after validating only, and leaves the fetch to the
+processor (staging.Staged.REQUEST). Both give the same errors for the same source: one fetch, one
+sniff. Runs in the API function, which never imports Pillow: the input is only sniffed here.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pixelport.errors import (
 from pixelport.sniff import media_type, require_image
 from pixelport.sources.network_guard import policy_from_env
 from pixelport.sources.url import Fetched, fetch
-from pixelport.staging import input_key
+from pixelport.staging import Staged, input_key, staged_key
 from pixelport.tasks import Task, TaskStore
 
 if TYPE_CHECKING:
@@ -86,7 +88,7 @@ class EditService:
         return fetch(url, policy=policy_from_env(), limits=limits())
 
     def submit(self, body: dict[str, Any], *, account: str, request_id: str = "") -> Task:
-        """Everything that can be refused is refused here, before a task exists."""
+        """The sync route: everything that can be refused is refused here, before a task exists."""
         request = validate_edit(body)
         source = request.source
         assert not isinstance(source, StorageRef)
@@ -95,17 +97,23 @@ class EditService:
         task = self.store.create(
             account=account, request=body, source_name=fetched.name, request_id=request_id
         )
+        self._stage(task, input_key(task.id), fetched.data, media_type(fetched.data))
+        return task
+
+    def accept(self, body: dict[str, Any], *, account: str, request_id: str = "") -> Task:
+        """The async route (SPEC 2.2, decided): validate the body only; the processor fetches the source
+        and ends the task ERROR with the sync route's code and message if the source fails."""
+        validate_edit(body)
+        task = self.store.create(account=account, request=body, source_name="", request_id=request_id)
+        self._stage(task, staged_key(Staged.REQUEST, task.id), b"", "application/octet-stream")
+        return task
+
+    def _stage(self, task: Task, key: str, data: bytes, content_type: str) -> None:
         try:
-            self.s3.put_object(
-                Bucket=self.ingest_bucket,
-                Key=input_key(task.id),
-                Body=fetched.data,
-                ContentType=media_type(fetched.data),
-            )
+            self.s3.put_object(Bucket=self.ingest_bucket, Key=key, Body=data, ContentType=content_type)
         except Exception:
             self.store.fail_unfinished(task.id, PixelportError(INTERNAL, "the input could not be staged"))
             raise
-        return task
 
     def wait(self, task: Task, *, deadline: float) -> Task:
         """Poll the task until it ends or the deadline passes; answers the latest state."""
