@@ -32,7 +32,9 @@ from local.apigw import (
     MAX_PAYLOAD_BYTES,
     GatewayAnswer,
     Route,
+    binary_media_types,
     gateway_response,
+    is_binary,
     match,
     proxy_answer,
     proxy_event,
@@ -113,6 +115,7 @@ class Stack:
 
         self._start_event_sources(resolver)
         self.routes = routes_from(self.template)
+        self.binary_types = binary_media_types(self.template)
         self.results_bucket = self._results_bucket()
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler_class())
         self.server.daemon_threads = True
@@ -213,6 +216,7 @@ class Stack:
         body: bytes,
         peer: str,
     ) -> GatewayAnswer:
+        content_type = next((v[-1] for k, v in headers.items() if k.lower() == "content-type"), None)
         event = proxy_event(
             route=route,
             params=params,
@@ -223,6 +227,7 @@ class Stack:
             body=body,
             host=f"127.0.0.1:{self.port}",
             source_ip=peer,
+            binary=is_binary(content_type, self.binary_types),
         )
         try:
             response = self.runtimes[route.function].invoke(event, timeout=INTEGRATION_TIMEOUT_SECONDS)

@@ -15,12 +15,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pixelport.capabilities import unsupported
-from pixelport.contract.edit import EditRequest, check_edit_request
+from pixelport.contract.edit import EditCheck, EditRequest, UploadEdit, check_edit_request
 from pixelport.contract.limits import limits
 from pixelport.contract.references import StorageRef
 from pixelport.errors import (
     BODY_NOT_JSON,
     BODY_TOO_LARGE,
+    INPUT_TOO_LARGE,
     INTERNAL,
     Details,
     PixelportError,
@@ -32,6 +33,7 @@ from pixelport.sources.network_guard import policy_from_env
 from pixelport.sources.url import Fetched, fetch
 from pixelport.staging import Staged, input_key, staged_key
 from pixelport.tasks import Task, TaskStore
+from pixelport.uploads import Upload
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -60,18 +62,38 @@ def _storages_not_connected(refs: Mapping[str, StorageRef]) -> Details:
     return {path: [f"storage '{ref.storage}' is not connected to this account"] for path, ref in refs.items()}
 
 
-def validate_edit(body: Any) -> EditRequest:
-    """The request, or one 422 listing every problem of it (SPEC 1): the contract's, the operations this
-    deployment cannot do, and the storages the account does not have."""
-    check = check_edit_request(body)
-    problems = merge_details(
+def _problems(check: EditCheck) -> Details:
+    """Every problem of a request (SPEC 1): the contract's, the operations this deployment cannot do,
+    and the storages the account does not have."""
+    return merge_details(
         check.errors,
         *(unsupported(block) for block in check.operations),
         _storages_not_connected(check.storage_refs),
     )
-    if problems:
+
+
+def validate_edit(body: Any) -> EditRequest:
+    """The request, or one 422 listing every problem of it."""
+    check = check_edit_request(body)
+    if problems := _problems(check):
         raise ValidationFailed(problems)
-    assert check.request is not None
+    assert isinstance(check.request, EditRequest)
+    return check.request
+
+
+def validate_upload_data(data: Any) -> UploadEdit:
+    """An upload's `data` part, or one 422 listing every problem of it, each path under `data.`."""
+    if isinstance(data, dict) and "input" in data:
+        problems: Details = {"input": ["not accepted in an upload: the file part is the input"]}
+        data = {k: v for k, v in data.items() if k != "input"}
+    else:
+        problems = {}
+    check = check_edit_request(data, UploadEdit)
+    if problems := merge_details(problems, _problems(check)):
+        raise ValidationFailed(
+            {f"data.{path}" if path else "data": messages for path, messages in problems.items()}
+        )
+    assert isinstance(check.request, UploadEdit)
     return check.request
 
 
@@ -106,6 +128,18 @@ class EditService:
         validate_edit(body)
         task = self.store.create(account=account, request=body, source_name="", request_id=request_id)
         self._stage(task, staged_key(Staged.REQUEST, task.id), b"", "application/octet-stream")
+        return task
+
+    def submit_upload(self, upload: Upload, *, account: str, request_id: str = "") -> Task:
+        """The multipart route (SPEC 2.4): the file is the input, `data` the request without `input`."""
+        validate_upload_data(upload.data)
+        if len(upload.file) > limits().max_input_bytes:
+            raise PixelportError(INPUT_TOO_LARGE, f"input is larger than {limits().max_input_bytes} bytes")
+        require_image(upload.file)
+        task = self.store.create(
+            account=account, request=upload.data, source_name=upload.filename, request_id=request_id
+        )
+        self._stage(task, input_key(task.id), upload.file, media_type(upload.file))
         return task
 
     def _stage(self, task: Task, key: str, data: bytes, content_type: str) -> None:

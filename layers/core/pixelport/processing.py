@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
-from pixelport.contract.edit import EditRequest, parse_accepted_request
+from pixelport.contract.edit import Edit, parse_accepted_request
 from pixelport.errors import PROCESSING_FAILED, PixelportError, ValidationFailed
 from pixelport.formats import OUTPUT_FORMATS
 from pixelport.imaging.pipeline import render
@@ -79,7 +79,7 @@ class Processor:
             raise
 
     @staticmethod
-    def _stored_request(task: Task) -> EditRequest:
+    def _stored_request(task: Task) -> Edit:
         try:
             return parse_accepted_request(task.request)
         except ValidationFailed as exc:

@@ -12,7 +12,7 @@ from typing import Any
 
 from PIL import Image
 
-from pixelport.contract.edit import EditRequest
+from pixelport.contract.edit import Edit
 from pixelport.contract.limits import limits
 from pixelport.contract.output import CmykColorSpace
 from pixelport.errors import OUTPUT_TOO_MANY_PIXELS, PixelportError
@@ -26,7 +26,7 @@ from pixelport.imaging.steps import flatten
 
 @dataclass(frozen=True)
 class Context:
-    request: EditRequest
+    request: Edit
     decoded: Decoded
 
     @property
@@ -97,7 +97,7 @@ def kept_cmyk(decoded: Decoded, result: Image.Image, ctx: Context) -> tuple[Imag
     return to_cmyk_with(result, cmyk.profile), cmyk.profile
 
 
-def render(data: bytes, request: EditRequest) -> Rendered:
+def render(data: bytes, request: Edit) -> Rendered:
     decoded = decode(data)
     ctx = Context(request, decoded)
     image = decoded.image
