@@ -120,6 +120,16 @@ def edit_upload() -> Response[str]:
     return finished_response(wait_for(task, started))
 
 
+@app.post("/v1/image/edit/upload/url")
+@tracer.capture_method
+def edit_upload_url() -> Response[str]:
+    body = parse_body(app.current_event.body)
+    task, slot = service().open_upload(body, account=account(), request_id=request_id())
+    return json_response(
+        200, {"data": {**async_payload(task, result_url(task.id)), "upload": slot.payload()}}
+    )
+
+
 @app.post("/v1/image/edit/async")
 @tracer.capture_method
 def edit_async() -> Response[str]:

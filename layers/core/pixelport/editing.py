@@ -14,10 +14,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
+from pixelport import tasks
 from pixelport.capabilities import unsupported
+from pixelport.contract.base import details_from
 from pixelport.contract.edit import EditCheck, EditRequest, UploadEdit, check_edit_request
 from pixelport.contract.limits import limits
 from pixelport.contract.references import StorageRef
+from pixelport.contract.upload import UploadSlotRequest
 from pixelport.errors import (
     BODY_NOT_JSON,
     BODY_TOO_LARGE,
@@ -33,6 +38,7 @@ from pixelport.sources.network_guard import policy_from_env
 from pixelport.sources.url import Fetched, fetch
 from pixelport.staging import Staged, input_key, staged_key
 from pixelport.tasks import Task, TaskStore
+from pixelport.upload_slots import UploadSlot, presign_upload
 from pixelport.uploads import Upload
 
 if TYPE_CHECKING:
@@ -79,6 +85,24 @@ def validate_edit(body: Any) -> EditRequest:
         raise ValidationFailed(problems)
     assert isinstance(check.request, EditRequest)
     return check.request
+
+
+def validate_upload_slot(body: Any) -> UploadSlotRequest:
+    """The presigned route's body: `file` and `data` checked together, in one 422."""
+    problems: Details = {}
+    try:
+        found: UploadSlotRequest | None = UploadSlotRequest.model_validate(body)
+    except ValidationError as exc:
+        found, problems = None, details_from(exc)
+    data = body.get("data") if isinstance(body, dict) else None
+    if isinstance(data, dict):
+        try:
+            validate_upload_data(data)
+        except ValidationFailed as exc:
+            problems = merge_details(problems, exc.details)
+    if problems or found is None:
+        raise ValidationFailed(problems)
+    return found
 
 
 def validate_upload_data(data: Any) -> UploadEdit:
@@ -141,6 +165,22 @@ class EditService:
         )
         self._stage(task, input_key(task.id), upload.file, media_type(upload.file))
         return task
+
+    def open_upload(self, body: Any, *, account: str, request_id: str = "") -> tuple[Task, UploadSlot]:
+        """The presigned route: a task waiting for its upload, and the slot to upload into."""
+        slot_request = validate_upload_slot(body)
+        task = self.store.create(
+            account=account,
+            request=slot_request.data,
+            source_name=slot_request.file.name,
+            request_id=request_id,
+        )
+        try:
+            slot = presign_upload(self.s3, self.ingest_bucket, task.id, slot_request.file, now=tasks.now())
+        except Exception:
+            self.store.fail_unfinished(task.id, PixelportError(INTERNAL, "the upload could not be prepared"))
+            raise
+        return task, slot
 
     def _stage(self, task: Task, key: str, data: bytes, content_type: str) -> None:
         try:
