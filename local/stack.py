@@ -25,7 +25,6 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
 from local.apigw import (
     INTEGRATION_TIMEOUT_SECONDS,
@@ -43,6 +42,7 @@ from local.apigw import (
 from local.events import AsyncInvoker, SqsPoller
 from local.resources import REGION, LocalNames, create_resources, s3_event_queue
 from local.runtime import FunctionError, FunctionRuntime
+from local.s3_post_policy import PolicyCheckingMotoServer
 from local.schedule import ScheduleError, Scheduler, override_from, schedules
 from local.template import Template
 
@@ -79,7 +79,8 @@ class Stack:
         # A schedule the stack cannot play stops it before anything starts.
         self.schedules = schedules(self.template, override_from(os.environ))
         moto_port = free_port()
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        secrets = {FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]: FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
+        self.moto = PolicyCheckingMotoServer("127.0.0.1", moto_port, secrets)
         self.moto.start()
         self.endpoint = f"http://127.0.0.1:{moto_port}"
         os.environ.update(FAKE_CREDENTIALS)

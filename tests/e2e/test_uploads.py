@@ -104,11 +104,16 @@ def open_slot(stack: RunningStack, name: str, size: int, data: dict[str, Any]) -
     return dict(answer.json()["data"])
 
 
-def upload_to(slot: dict[str, Any], name: str, body: bytes) -> int:
+def upload_answer(slot: dict[str, Any], name: str, body: bytes) -> tuple[int, bytes]:
     """The presigned POST, as `curl -F` sends it: the fields, then the file last."""
     fields: list[tuple[str, Any]] = list(slot["upload"]["fields"].items())
     fields.append(("file", (name, body, slot["upload"]["fields"]["Content-Type"])))
-    return post_multipart(slot["upload"]["url"], fields, key=None).status
+    answer = post_multipart(slot["upload"]["url"], fields, key=None)
+    return answer.status, answer.body
+
+
+def upload_to(slot: dict[str, Any], name: str, body: bytes) -> int:
+    return upload_answer(slot, name, body)[0]
 
 
 def test_a_20_mb_upload_through_a_presigned_post_ends_done(stack: RunningStack) -> None:
@@ -131,6 +136,31 @@ def test_a_presigned_upload_of_a_non_image_ends_error(stack: RunningStack) -> No
     assert upload_to(slot, "scan.jpg", body) in (200, 201, 204)
     data = poll(slot["result_url"])
     assert data["status"] == "ERROR" and "JPEG" in data["errors"][0]["error"]
+
+
+def test_an_upload_larger_than_declared_is_refused_by_the_local_s3_as_by_s3(stack: RunningStack) -> None:
+    image = rgba_png()
+    slot = open_slot(stack, "small.png", len(image) - 1, {"operations": {}})
+    status, body = upload_answer(slot, "small.png", image)
+    assert status == 400 and b"<Code>EntityTooLarge</Code>" in body
+    assert request("GET", slot["result_url"]).json()["data"]["status"] == "ACCEPTED"  # nothing arrived
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("key", "uploads/1"),
+        ("Content-Type", "text/html"),
+        ("x-amz-meta-declared-size", "999999999"),
+        ("policy", "e30="),
+    ],
+)
+def test_an_upload_with_a_field_changed_is_refused(stack: RunningStack, field: str, value: str) -> None:
+    image = rgba_png()
+    slot = open_slot(stack, "small.png", len(image), {"operations": {}})
+    slot["upload"]["fields"][field] = value
+    status, _ = upload_answer(slot, "small.png", image)
+    assert status == 403
 
 
 def test_async_answers_in_under_a_second_while_its_source_takes_ten(
