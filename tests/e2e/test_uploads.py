@@ -83,8 +83,22 @@ def test_a_multipart_upload_of_a_transparent_png_comes_back_as_webp_with_its_alp
             "9000",
         ),
         ([("file", ("a.txt", b"hello", "text/plain")), ("data", '{"operations": {}}')], 400, "4005"),
+        (
+            [("file", ("a.png", rgba_png(), "image/png")), ("data", '{"operations": {}}'), ("x", "1")],
+            422,
+            "9000",
+        ),
+        ([("file", ("a.png", rgba_png(), "image/png"))] * 2 + [("data", '{"operations": {}}')], 422, "9000"),
     ],
-    ids=["no-file", "no-data", "data-not-json", "data-with-input", "not-an-image"],
+    ids=[
+        "no-file",
+        "no-data",
+        "data-not-json",
+        "data-with-input",
+        "not-an-image",
+        "extra-part",
+        "file-twice",
+    ],
 )
 def test_malformed_uploads_get_their_envelope_over_http(
     stack: RunningStack, fields: list[tuple[str, Any]], status: int, code: str
