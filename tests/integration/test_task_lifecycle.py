@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +24,7 @@ from local.resources import LocalNames
 from pixelport.contract.limits import limits
 from pixelport.lease import LEASE_SECONDS
 from pixelport.tasks import Claimed, Status, TaskStore
+from tests.support.clock import Clock
 from tests.support.http_server import LocalHTTPServer
 from tests.support.lambdas import api_event, invoke, load_event, response_json, s3_event
 
@@ -36,24 +36,6 @@ LAMBDA_FIRST_RETRY_DELAY = 60.0
 
 class Killed(BaseException):
     """The runtime died here: nothing after this line of the handler runs."""
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = time.time()
-
-    def __call__(self) -> float:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr("pixelport.tasks.now", fake)
-    return fake
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from local.resources import LocalNames
 from pixelport.contract.limits import limits
 from pixelport.errors import INPUT_CORRUPT, PixelportError
 from pixelport.tasks import Claimed, NotClaimable, Status, TaskStore, new_task_id
+from tests.support.clock import Clock
 
 
 @pytest.fixture
@@ -92,26 +93,6 @@ def test_fail_unfinished_leaves_running_and_finished_tasks_alone(store: TaskStor
 
 
 # -- the state machine's guards ------------------------------------------------------------------
-class Clock:
-    """Stands in for `pixelport.tasks.now`, so leases and deadlines pass without waiting."""
-
-    def __init__(self) -> None:
-        self.at = time.time()
-
-    def __call__(self) -> float:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr("pixelport.tasks.now", fake)
-    return fake
-
-
 def _item(store_table: str, task_id: int) -> dict[str, Any]:
     item = boto3.client("dynamodb").get_item(TableName=store_table, Key={"id": {"N": str(task_id)}})
     return dict(item["Item"])
