@@ -17,7 +17,7 @@ from functions.failures import app as failures
 from local.resources import LocalNames
 from tests.integration.conftest import delivering_s3_notifications
 from tests.support.http_server import LocalHTTPServer
-from tests.support.lambdas import api_event, invoke, response_json
+from tests.support.lambdas import api_event, call_api, invoke, response_json
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
 
@@ -39,7 +39,7 @@ def images() -> Iterator[LocalHTTPServer]:
 
 
 def edit(body: dict[str, Any] | None = None, *, raw_body: str | None = None) -> dict[str, Any]:
-    return invoke(api.lambda_handler, api_event(body, raw_body=raw_body), timeout=29)
+    return call_api(api_event(body, raw_body=raw_body))
 
 
 def envelope(response: dict[str, Any], status: int, code: str, type_: str) -> dict[str, Any]:

@@ -12,14 +12,13 @@ import boto3
 import pytest
 from PIL import Image
 
-from functions.api import app as api
 from functions.failures import app as failures
 from functions.processor import app as processor
 from local.resources import LocalNames
 from pixelport.processing import TaskBusy
 from pixelport.tasks import TaskStore
 from tests.support.http_server import LocalHTTPServer
-from tests.support.lambdas import api_event, invoke, response_json, s3_event
+from tests.support.lambdas import api_event, call_api, get_task, invoke, response_json, s3_event
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
 
@@ -38,10 +37,6 @@ def images() -> Iterator[LocalHTTPServer]:
         yield server
 
 
-def call_api(event: dict[str, Any]) -> dict[str, Any]:
-    return invoke(api.lambda_handler, event, timeout=29)
-
-
 def submit_async(url: str, output: Any = None) -> int:
     body: dict[str, Any] = {"input": url, "operations": {}}
     if output is not None:
@@ -54,20 +49,6 @@ def submit_async(url: str, output: Any = None) -> int:
 def process(names: LocalNames, task_id: int) -> dict[str, Any]:
     event = s3_event(names.bucket("IngestBucket"), f"inputs/{task_id}")
     return invoke(processor.lambda_handler, event, timeout=300)
-
-
-def get_task(task_id: int) -> dict[str, Any]:
-    path = f"/v1/image/edit/async/{task_id}"
-    event = api_event(
-        None,
-        method="GET",
-        path=path,
-        resource="/v1/image/edit/async/{task_id}",
-        path_parameters={"task_id": str(task_id)},
-    )
-    response = call_api(event)
-    assert response["statusCode"] == 200, response["body"]
-    return dict(response_json(response)["data"])
 
 
 def result_objects(names: LocalNames) -> list[str]:

@@ -26,7 +26,15 @@ from pixelport.lease import LEASE_SECONDS
 from pixelport.tasks import Claimed, Status, TaskStore
 from tests.support.clock import Clock
 from tests.support.http_server import LocalHTTPServer
-from tests.support.lambdas import api_event, invoke, load_event, response_json, s3_event
+from tests.support.lambdas import (
+    api_event,
+    call_api,
+    get_task,
+    invoke,
+    load_event,
+    response_json,
+    s3_event,
+)
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
 
@@ -54,7 +62,7 @@ def store(aws: LocalNames) -> TaskStore:
 
 def submit(url: str) -> int:
     body = {"input": url, "operations": {}}
-    response = invoke(api.lambda_handler, api_event(body, path="/v1/image/edit/async"), timeout=29)
+    response = call_api(api_event(body, path="/v1/image/edit/async"))
     assert response["statusCode"] == 200, response["body"]
     return int(response_json(response)["data"]["id"])
 
@@ -69,20 +77,6 @@ def kill_processor_at(monkeypatch: pytest.MonkeyPatch, target: str) -> None:
         raise Killed(target)
 
     monkeypatch.setattr(target, die)
-
-
-def poll(task_id: int) -> dict[str, Any]:
-    path = f"/v1/image/edit/async/{task_id}"
-    event = api_event(
-        None,
-        method="GET",
-        path=path,
-        resource="/v1/image/edit/async/{task_id}",
-        path_parameters={"task_id": str(task_id)},
-    )
-    response = invoke(api.lambda_handler, event, timeout=29)
-    assert response["statusCode"] == 200, response["body"]
-    return dict(response_json(response)["data"])
 
 
 def sweep() -> dict[str, Any]:
@@ -125,11 +119,11 @@ def test_a_processor_killed_after_its_claim_is_taken_over_by_lambdas_first_retry
         kill_processor_at(patch, "pixelport.processing.render")
         with pytest.raises(Killed):
             process(aws, task_id)
-    assert poll(task_id)["status"] == "PROCESSING"
+    assert get_task(task_id)["status"] == "PROCESSING"
     assert LEASE_SECONDS < LAMBDA_FIRST_RETRY_DELAY
     clock.advance(LAMBDA_FIRST_RETRY_DELAY)
     assert process(aws, task_id)["handled"] == [{"task_id": task_id, "status": "done"}]
-    assert poll(task_id)["status"] == "DONE"
+    assert get_task(task_id)["status"] == "DONE"
 
 
 def test_a_processor_killed_after_writing_its_result_but_before_completing_ends_done_on_retry(
@@ -144,7 +138,7 @@ def test_a_processor_killed_after_writing_its_result_but_before_completing_ends_
     assert written["KeyCount"] == 1  # the result was written; the task does not know it yet
     clock.advance(LAMBDA_FIRST_RETRY_DELAY)
     assert process(aws, task_id)["handled"][0]["status"] == "done"
-    data = poll(task_id)
+    data = get_task(task_id)
     assert data["status"] == "DONE"
     assert data["result"]["output_object"]["tmp_url"].endswith("/cat.jpg")
 
@@ -179,7 +173,7 @@ def test_a_failure_record_for_a_task_a_live_invocation_holds_is_dropped_not_dead
         assert answer == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     answer = invoke(failures.lambda_handler, failure_record(aws, task_id, receive_count=3))
     assert answer == {"batchItemFailures": []}  # not sent on towards the dead-letter queue
-    assert poll(task_id)["status"] == "PROCESSING"  # the holder decides
+    assert get_task(task_id)["status"] == "PROCESSING"  # the holder decides
 
 
 def test_a_processor_killed_on_every_attempt_with_its_failure_record_lost_is_ended_by_the_sweeper(
@@ -194,10 +188,10 @@ def test_a_processor_killed_on_every_attempt_with_its_failure_record_lost_is_end
         clock.advance(LAMBDA_FIRST_RETRY_DELAY)
     clock.at = created + limits().task_deadline_seconds - 1
     assert sweep() == {"expired": {}}
-    assert poll(task_id)["status"] == "PROCESSING"
+    assert get_task(task_id)["status"] == "PROCESSING"
     clock.at = created + limits().task_deadline_seconds + 1
     assert sweep() == {"expired": {"PROCESSING": 1}}
-    data = poll(task_id)
+    data = get_task(task_id)
     assert data["status"] == "ERROR"
     assert "processing did not finish within 19 minutes (3 attempts)" in data["errors"][0]["error"]
     task = store.get(task_id)
@@ -220,10 +214,10 @@ def test_an_api_killed_between_creating_the_task_and_staging_its_input_is_ended_
     overdue = list(store.overdue(created + limits().task_deadline_seconds + 1))
     assert len(overdue) == 1
     (task_id,) = overdue
-    assert poll(task_id)["status"] == "ACCEPTED"
+    assert get_task(task_id)["status"] == "ACCEPTED"
     clock.at = created + limits().task_deadline_seconds + 1
     assert sweep() == {"expired": {"ACCEPTED": 1}}
-    data = poll(task_id)
+    data = get_task(task_id)
     assert data["status"] == "ERROR"
     assert data["errors"][0]["error"].startswith("the input never reached the processor within 19 minutes")
     assert data["errors"][0]["created_at"].endswith("+00:00") and "." in data["errors"][0]["created_at"]

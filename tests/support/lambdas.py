@@ -71,6 +71,17 @@ def api_event(
     return event
 
 
+def async_get_event(task_id: int | str) -> dict[str, Any]:
+    """The event of `GET /v1/image/edit/async/{task_id}`, the task's id as the client wrote it."""
+    return api_event(
+        None,
+        method="GET",
+        path=f"/v1/image/edit/async/{task_id}",
+        resource="/v1/image/edit/async/{task_id}",
+        path_parameters={"task_id": str(task_id)},
+    )
+
+
 def s3_event(bucket: str, key: str) -> dict[str, Any]:
     event = copy.deepcopy(load_event("s3-put.json"))
     event["Records"][0]["s3"]["bucket"]["name"] = bucket
@@ -102,3 +113,21 @@ def reset_handler_caches() -> None:
 
 def response_json(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
+
+
+# The handlers are imported when first called: tests/conftest.py imports this module before it sets
+# the environment that the handler modules read at import.
+
+
+def call_api(event: dict[str, Any]) -> dict[str, Any]:
+    """ApiFunction's handler, with API Gateway's 29 seconds."""
+    from functions.api import app as api
+
+    return invoke(api.lambda_handler, event, timeout=29)
+
+
+def get_task(task_id: int) -> dict[str, Any]:
+    """The `data` of the task, as `GET /v1/image/edit/async/{task_id}` answers it."""
+    response = call_api(async_get_event(task_id))
+    assert response["statusCode"] == 200, response["body"]
+    return dict(response_json(response)["data"])
