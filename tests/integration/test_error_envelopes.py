@@ -17,7 +17,7 @@ from functions.failures import app as failures
 from local.resources import LocalNames
 from tests.integration.conftest import delivering_s3_notifications
 from tests.support.http_server import LocalHTTPServer
-from tests.support.lambdas import api_event, call_api, invoke, response_json
+from tests.support.lambdas import api_event, call_api, failure_destination_event, invoke, response_json
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
 
@@ -113,27 +113,10 @@ def test_5001_processing_failed_on_every_attempt_answered_on_the_sync_route(
 ) -> None:
     def retries_exhausted(event: dict[str, Any]) -> None:
         """The processor failed on every attempt: Lambda's on-failure record reaches the consumer."""
-        record = {
-            "requestContext": {
-                "requestId": "req-9",
-                "condition": "RetriesExhausted",
-                "approximateInvokeCount": 3,
-            },
-            "requestPayload": event,
-            "responsePayload": {"errorMessage": "boom", "errorType": "RuntimeError"},
-        }
-        message = {
-            "messageId": "m1",
-            "receiptHandle": "r1",
-            "body": json.dumps(record),
-            "attributes": {"approximateReceiveCount": "1"},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:failures",
-            "awsRegion": "us-east-1",
-        }
-        invoke(failures.lambda_handler, {"Records": [message]})
+        record = failure_destination_event(
+            event, request_id="req-9", error_message="boom", error_type="RuntimeError"
+        )
+        invoke(failures.lambda_handler, record)
 
     with delivering_s3_notifications(retries_exhausted):
         body = envelope(edit({"input": images.url("/small.png"), "operations": {}}), 500, "5001", "general")

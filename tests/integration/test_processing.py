@@ -18,7 +18,16 @@ from local.resources import LocalNames
 from pixelport.processing import TaskBusy
 from pixelport.tasks import TaskStore
 from tests.support.http_server import LocalHTTPServer
-from tests.support.lambdas import api_event, call_api, get_task, invoke, response_json, s3_event
+from tests.support.lambdas import (
+    api_event,
+    call_api,
+    failure_destination_event,
+    get_task,
+    invoke,
+    response_json,
+    s3_event,
+    staged_input_event,
+)
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
 
@@ -47,8 +56,7 @@ def submit_async(url: str, output: Any = None) -> int:
 
 
 def process(names: LocalNames, task_id: int) -> dict[str, Any]:
-    event = s3_event(names.bucket("IngestBucket"), f"inputs/{task_id}")
-    return invoke(processor.lambda_handler, event, timeout=300)
+    return invoke(processor.lambda_handler, staged_input_event(names, task_id), timeout=300)
 
 
 def result_objects(names: LocalNames) -> list[str]:
@@ -144,30 +152,9 @@ def test_an_unexpected_failure_is_retried_then_settled_as_error_by_the_failure_d
         with pytest.raises(RuntimeError):
             process(aws, task_id)
         assert get_task(task_id)["status"] == "ACCEPTED"  # given back, never stuck in PROCESSING
-    destination_record = {
-        "requestContext": {
-            "requestId": "req-1",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 3,
-        },
-        "requestPayload": s3_event(aws.bucket("IngestBucket"), f"inputs/{task_id}"),
-        "responsePayload": {"errorMessage": "simulated outage", "errorType": "RuntimeError"},
-    }
-    sqs_event = {
-        "Records": [
-            {
-                "messageId": "m1",
-                "receiptHandle": "r1",
-                "body": json.dumps(destination_record),
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-                "awsRegion": "us-east-1",
-            }
-        ]
-    }
+    sqs_event = failure_destination_event(
+        staged_input_event(aws, task_id), error_message="simulated outage", error_type="RuntimeError"
+    )
     assert invoke(failures.lambda_handler, sqs_event) == {"batchItemFailures": []}
     data = get_task(task_id)
     assert data["status"] == "ERROR"

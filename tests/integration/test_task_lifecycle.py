@@ -8,7 +8,6 @@ A kill is a `Killed` raised at the chosen point: a BaseException, so none of the
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,11 +28,12 @@ from tests.support.http_server import LocalHTTPServer
 from tests.support.lambdas import (
     api_event,
     call_api,
+    failure_destination_event,
     get_task,
     invoke,
     load_event,
     response_json,
-    s3_event,
+    staged_input_event,
 )
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
@@ -68,8 +68,7 @@ def submit(url: str) -> int:
 
 
 def process(names: LocalNames, task_id: int) -> dict[str, Any]:
-    event = s3_event(names.bucket("IngestBucket"), f"inputs/{task_id}")
-    return invoke(processor.lambda_handler, event, timeout=300)
+    return invoke(processor.lambda_handler, staged_input_event(names, task_id), timeout=300)
 
 
 def kill_processor_at(monkeypatch: pytest.MonkeyPatch, target: str) -> None:
@@ -84,31 +83,8 @@ def sweep() -> dict[str, Any]:
 
 
 def failure_record(names: LocalNames, task_id: int, *, receive_count: int) -> dict[str, Any]:
-    """Lambda's on-failure destination record, as the SQS event source hands it to FailedEventsFunction."""
-    record = {
-        "requestContext": {
-            "requestId": "req-1",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 3,
-        },
-        "requestPayload": s3_event(names.bucket("IngestBucket"), f"inputs/{task_id}"),
-        "responsePayload": {"errorMessage": "Runtime exited", "errorType": "Runtime.ExitError"},
-    }
-    return {
-        "Records": [
-            {
-                "messageId": "m1",
-                "receiptHandle": "r1",
-                "body": json.dumps(record),
-                "attributes": {"approximateReceiveCount": str(receive_count)},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:failures",
-                "awsRegion": "us-east-1",
-            }
-        ]
-    }
+    """The on-failure destination record of the task's processor, killed on each of its attempts."""
+    return failure_destination_event(staged_input_event(names, task_id), receive_count=receive_count)
 
 
 def test_a_processor_killed_after_its_claim_is_taken_over_by_lambdas_first_retry(

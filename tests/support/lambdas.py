@@ -9,7 +9,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local.resources import LocalNames
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -88,6 +91,47 @@ def s3_event(bucket: str, key: str) -> dict[str, Any]:
     event["Records"][0]["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
     event["Records"][0]["s3"]["object"]["key"] = key
     return event
+
+
+def staged_input_event(names: LocalNames, task_id: int) -> dict[str, Any]:
+    """S3's notification that the task's input is staged: inputs/{task_id} in IngestBucket."""
+    return s3_event(names.bucket("IngestBucket"), f"inputs/{task_id}")
+
+
+def failure_destination_event(
+    request_payload: dict[str, Any],
+    *,
+    request_id: str = "req-1",
+    error_message: str = "Runtime exited",
+    error_type: str = "Runtime.ExitError",
+    receive_count: int = 1,
+) -> dict[str, Any]:
+    """Lambda's on-failure destination record for `request_payload` after its three attempts, as the
+    SQS event source hands it to FailedEventsFunction: one message, "m1", received `receive_count` times."""
+    record = {
+        "requestContext": {
+            "requestId": request_id,
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": request_payload,
+        "responsePayload": {"errorMessage": error_message, "errorType": error_type},
+    }
+    return {
+        "Records": [
+            {
+                "messageId": "m1",
+                "receiptHandle": "r1",
+                "body": json.dumps(record),
+                "attributes": {"approximateReceiveCount": str(receive_count)},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:failures",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
 
 
 def reset_handler_caches() -> None:
