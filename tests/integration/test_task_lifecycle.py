@@ -78,6 +78,18 @@ def kill_processor_at(monkeypatch: pytest.MonkeyPatch, target: str) -> None:
     monkeypatch.setattr(target, die)
 
 
+def kill_processor_on_every_attempt(
+    names: LocalNames, task_id: int, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The processor killed in render on the first invocation and on Lambda's two retries, a minute
+    or two apart; the clock is left a retry delay after the last attempt."""
+    kill_processor_at(monkeypatch, "pixelport.processing.render")
+    for _ in range(3):
+        with pytest.raises(Killed):
+            process(names, task_id)
+        clock.advance(LAMBDA_FIRST_RETRY_DELAY)
+
+
 def sweep() -> dict[str, Any]:
     return invoke(sweeper.lambda_handler, load_event("schedule.json"), timeout=60)
 
@@ -123,11 +135,7 @@ def test_a_processor_killed_on_every_attempt_is_ended_5001_by_the_failure_destin
     aws: LocalNames, images: LocalHTTPServer, store: TaskStore, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     task_id = submit(images.url("/cat.png"))
-    kill_processor_at(monkeypatch, "pixelport.processing.render")
-    for _ in range(3):  # the first invocation and Lambda's two retries, a minute or two apart
-        with pytest.raises(Killed):
-            process(aws, task_id)
-        clock.advance(LAMBDA_FIRST_RETRY_DELAY)
+    kill_processor_on_every_attempt(aws, task_id, clock, monkeypatch)
     clock.at -= LAMBDA_FIRST_RETRY_DELAY  # the record arrives as the last attempt dies: lease held
     answer = invoke(failures.lambda_handler, failure_record(aws, task_id, receive_count=1))
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m1"}]}  # looked at again later
@@ -157,11 +165,7 @@ def test_a_processor_killed_on_every_attempt_with_its_failure_record_lost_is_end
 ) -> None:
     created = clock()
     task_id = submit(images.url("/cat.png"))
-    kill_processor_at(monkeypatch, "pixelport.processing.render")
-    for _ in range(3):
-        with pytest.raises(Killed):
-            process(aws, task_id)
-        clock.advance(LAMBDA_FIRST_RETRY_DELAY)
+    kill_processor_on_every_attempt(aws, task_id, clock, monkeypatch)
     clock.at = created + limits().task_deadline_seconds - 1
     assert sweep() == {"expired": {}}
     assert get_task(task_id)["status"] == "PROCESSING"
