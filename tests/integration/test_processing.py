@@ -24,9 +24,11 @@ from tests.support.lambdas import (
     failure_destination_event,
     get_task,
     invoke,
+    process,
     response_json,
     s3_event,
     staged_input_event,
+    submit_async,
 )
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
@@ -44,19 +46,6 @@ def images() -> Iterator[LocalHTTPServer]:
         server.add("/cat.png", body=png())
         server.add("/broken.jpg", body=b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + b"garbage" * 20)
         yield server
-
-
-def submit_async(url: str, output: Any = None) -> int:
-    body: dict[str, Any] = {"input": url, "operations": {}}
-    if output is not None:
-        body["output"] = output
-    response = call_api(api_event(body, path="/v1/image/edit/async"))
-    assert response["statusCode"] == 200, response["body"]
-    return int(response_json(response)["data"]["id"])
-
-
-def process(names: LocalNames, task_id: int) -> dict[str, Any]:
-    return invoke(processor.lambda_handler, staged_input_event(names, task_id), timeout=300)
 
 
 def result_objects(names: LocalNames) -> list[str]:

@@ -17,7 +17,6 @@ from PIL import Image
 
 from functions.api import app as api
 from functions.failures import app as failures
-from functions.processor import app as processor
 from functions.sweeper import app as sweeper
 from local.resources import LocalNames
 from pixelport.contract.limits import limits
@@ -26,14 +25,13 @@ from pixelport.tasks import Claimed, Status, TaskStore
 from tests.support.clock import Clock
 from tests.support.http_server import LocalHTTPServer
 from tests.support.lambdas import (
-    api_event,
-    call_api,
     failure_destination_event,
     get_task,
     invoke,
     load_event,
-    response_json,
+    process,
     staged_input_event,
+    submit_async,
 )
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
@@ -58,17 +56,6 @@ def images() -> Iterator[LocalHTTPServer]:
 @pytest.fixture
 def store(aws: LocalNames) -> TaskStore:
     return TaskStore(boto3.client("dynamodb"), aws.table("TasksTable"))
-
-
-def submit(url: str) -> int:
-    body = {"input": url, "operations": {}}
-    response = call_api(api_event(body, path="/v1/image/edit/async"))
-    assert response["statusCode"] == 200, response["body"]
-    return int(response_json(response)["data"]["id"])
-
-
-def process(names: LocalNames, task_id: int) -> dict[str, Any]:
-    return invoke(processor.lambda_handler, staged_input_event(names, task_id), timeout=300)
 
 
 def kill_processor_at(monkeypatch: pytest.MonkeyPatch, target: str) -> None:
@@ -102,7 +89,7 @@ def failure_record(names: LocalNames, task_id: int, *, receive_count: int) -> di
 def test_a_processor_killed_after_its_claim_is_taken_over_by_lambdas_first_retry(
     aws: LocalNames, images: LocalHTTPServer, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    task_id = submit(images.url("/cat.png"))
+    task_id = submit_async(images.url("/cat.png"))
     with monkeypatch.context() as patch:
         kill_processor_at(patch, "pixelport.processing.render")
         with pytest.raises(Killed):
@@ -117,7 +104,7 @@ def test_a_processor_killed_after_its_claim_is_taken_over_by_lambdas_first_retry
 def test_a_processor_killed_after_writing_its_result_but_before_completing_ends_done_on_retry(
     aws: LocalNames, images: LocalHTTPServer, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    task_id = submit(images.url("/cat.png"))
+    task_id = submit_async(images.url("/cat.png"))
     with monkeypatch.context() as patch:
         kill_processor_at(patch, "pixelport.tasks.TaskStore.complete")
         with pytest.raises(Killed):
@@ -134,7 +121,7 @@ def test_a_processor_killed_after_writing_its_result_but_before_completing_ends_
 def test_a_processor_killed_on_every_attempt_is_ended_5001_by_the_failure_destination(
     aws: LocalNames, images: LocalHTTPServer, store: TaskStore, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    task_id = submit(images.url("/cat.png"))
+    task_id = submit_async(images.url("/cat.png"))
     kill_processor_on_every_attempt(aws, task_id, clock, monkeypatch)
     clock.at -= LAMBDA_FIRST_RETRY_DELAY  # the record arrives as the last attempt dies: lease held
     answer = invoke(failures.lambda_handler, failure_record(aws, task_id, receive_count=1))
@@ -150,7 +137,7 @@ def test_a_processor_killed_on_every_attempt_is_ended_5001_by_the_failure_destin
 def test_a_failure_record_for_a_task_a_live_invocation_holds_is_dropped_not_dead_lettered(
     aws: LocalNames, images: LocalHTTPServer, store: TaskStore
 ) -> None:
-    task_id = submit(images.url("/cat.png"))
+    task_id = submit_async(images.url("/cat.png"))
     assert isinstance(store.claim(task_id, lease_seconds=LEASE_SECONDS), Claimed)  # a live holder
     for receive in (1, 2):  # looked at again after the queue's visibility timeout
         answer = invoke(failures.lambda_handler, failure_record(aws, task_id, receive_count=receive))
@@ -164,7 +151,7 @@ def test_a_processor_killed_on_every_attempt_with_its_failure_record_lost_is_end
     aws: LocalNames, images: LocalHTTPServer, store: TaskStore, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     created = clock()
-    task_id = submit(images.url("/cat.png"))
+    task_id = submit_async(images.url("/cat.png"))
     kill_processor_on_every_attempt(aws, task_id, clock, monkeypatch)
     clock.at = created + limits().task_deadline_seconds - 1
     assert sweep() == {"expired": {}}
@@ -190,7 +177,7 @@ def test_an_api_killed_between_creating_the_task_and_staging_its_input_is_ended_
 
     monkeypatch.setattr(api.service().s3, "put_object", die)
     with pytest.raises(Killed):
-        submit(images.url("/cat.png"))
+        submit_async(images.url("/cat.png"))
     overdue = list(store.overdue(created + limits().task_deadline_seconds + 1))
     assert len(overdue) == 1
     (task_id,) = overdue

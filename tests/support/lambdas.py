@@ -170,8 +170,23 @@ def call_api(event: dict[str, Any]) -> dict[str, Any]:
     return invoke(api.lambda_handler, event, timeout=29)
 
 
+def submit_async(url: str) -> int:
+    """The id of a task created by `POST /v1/image/edit/async` for `url` with no operations."""
+    body = {"input": url, "operations": {}}
+    response = call_api(api_event(body, path="/v1/image/edit/async"))
+    assert response["statusCode"] == 200, response["body"]
+    return int(response_json(response)["data"]["id"])
+
+
 def get_task(task_id: int) -> dict[str, Any]:
     """The `data` of the task, as `GET /v1/image/edit/async/{task_id}` answers it."""
     response = call_api(async_get_event(task_id))
     assert response["statusCode"] == 200, response["body"]
     return dict(response_json(response)["data"])
+
+
+def process(names: LocalNames, task_id: int) -> dict[str, Any]:
+    """ProcessorFunction's handler, with its 300 s, told by S3 that the task's input is staged."""
+    from functions.processor import app as processor
+
+    return invoke(processor.lambda_handler, staged_input_event(names, task_id), timeout=300)
