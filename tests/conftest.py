@@ -13,6 +13,7 @@ from moto import mock_aws
 
 from local.resources import REGION, LocalNames, create_resources
 from local.template import Template
+from pixelport.tasks import TaskStore
 from tests.support.clock import Clock
 from tests.support.lambdas import reset_handler_caches
 
@@ -65,6 +66,12 @@ def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalNa
         reset_handler_caches()
         yield names
         reset_handler_caches()
+
+
+@pytest.fixture
+def store(aws: LocalNames) -> TaskStore:
+    """The tasks table of the `aws` fixture."""
+    return TaskStore(boto3.client("dynamodb"), aws.table("TasksTable"))
 
 
 @pytest.fixture

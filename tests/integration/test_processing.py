@@ -102,10 +102,10 @@ def test_the_same_s3_event_twice_gives_one_result_and_one_done(
 
 
 def test_an_event_for_a_task_held_by_another_invocation_is_retried(
-    aws: LocalNames, images: LocalHTTPServer
+    aws: LocalNames, images: LocalHTTPServer, store: TaskStore
 ) -> None:
     task_id = submit_async(images.url("/cat.png"))
-    TaskStore(boto3.client("dynamodb"), aws.table("TasksTable")).claim(task_id, lease_seconds=300)
+    store.claim(task_id, lease_seconds=300)
     with pytest.raises(TaskBusy):
         process(aws, task_id)
     assert result_objects(aws) == []
@@ -116,13 +116,15 @@ def test_an_object_that_is_not_a_staged_input_is_ignored(aws: LocalNames) -> Non
     assert invoke(processor.lambda_handler, event)["handled"] == [{"task_id": None, "status": "skipped"}]
 
 
-def test_a_corrupt_image_ends_the_task_in_error_4006(aws: LocalNames, images: LocalHTTPServer) -> None:
+def test_a_corrupt_image_ends_the_task_in_error_4006(
+    aws: LocalNames, images: LocalHTTPServer, store: TaskStore
+) -> None:
     task_id = submit_async(images.url("/broken.jpg"))
     assert process(aws, task_id)["handled"][0]["status"] == "error"
     data = get_task(task_id)
     assert data["status"] == "ERROR"
     assert data["result"] == {}
-    stored = TaskStore(boto3.client("dynamodb"), aws.table("TasksTable")).get(task_id)
+    stored = store.get(task_id)
     failure = stored.failure() if stored else None
     assert failure is not None and (failure.kind.code, failure.status) == ("4006", 400)
     assert data["errors"] == [{"error": failure.message, "created_at": stored.error["created_at"]}]  # type: ignore[union-attr, index]

@@ -53,11 +53,6 @@ def images() -> Iterator[LocalHTTPServer]:
         yield server
 
 
-@pytest.fixture
-def store(aws: LocalNames) -> TaskStore:
-    return TaskStore(boto3.client("dynamodb"), aws.table("TasksTable"))
-
-
 def kill_processor_at(monkeypatch: pytest.MonkeyPatch, target: str) -> None:
     def die(*_: Any, **__: Any) -> Any:
         raise Killed(target)

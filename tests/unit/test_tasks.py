@@ -17,11 +17,6 @@ from pixelport.tasks import Claimed, NotClaimable, Status, TaskStore, new_task_i
 from tests.support.clock import Clock
 
 
-@pytest.fixture
-def store(aws: LocalNames) -> TaskStore:
-    return TaskStore(boto3.client("dynamodb"), aws.table("TasksTable"))
-
-
 def test_task_ids_are_integers_below_2_53_and_time_ordered() -> None:
     earlier = new_task_id(now_ms=1_800_000_000_000)
     later = new_task_id(now_ms=1_800_000_000_001)
