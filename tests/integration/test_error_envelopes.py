@@ -3,36 +3,29 @@ its status and envelope (SPEC section 1), including those the processor decides.
 
 from __future__ import annotations
 
-import io
 import json
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from functions.api import app as api
 from functions.failures import app as failures
 from local.resources import LocalNames
 from tests.integration.conftest import delivering_s3_notifications
 from tests.support.http_server import LocalHTTPServer
+from tests.support.images import flat_png
 from tests.support.lambdas import api_event, call_api, failure_destination_event, invoke, response_json
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
 
 
-def png(size: tuple[int, int]) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (10, 120, 200)).save(out, "PNG")
-    return out.getvalue()
-
-
 @pytest.fixture
 def images() -> Iterator[LocalHTTPServer]:
     with LocalHTTPServer() as server:
-        server.add("/small.png", body=png((40, 30)))
-        server.add("/big.png", body=png((400, 300)))
+        server.add("/small.png", body=flat_png((40, 30)))
+        server.add("/big.png", body=flat_png((400, 300)))
         for hop in range(8):
             server.add_redirect(f"/loop{hop}", f"/loop{hop + 1}")
         yield server
@@ -72,9 +65,9 @@ def test_4004_an_input_url_redirecting_too_many_times(images: LocalHTTPServer) -
 
 
 def test_4130_an_input_over_the_byte_limit(images: LocalHTTPServer, set_limits: Callable[..., None]) -> None:
-    set_limits(max_input_bytes=len(png((40, 30))) - 1)
+    set_limits(max_input_bytes=len(flat_png((40, 30))) - 1)
     body = envelope(edit({"input": images.url("/small.png"), "operations": {}}), 413, "4130", "image")
-    assert str(len(png((40, 30))) - 1) in body["error_message"]
+    assert str(len(flat_png((40, 30))) - 1) in body["error_message"]
 
 
 def test_4133_a_request_body_over_its_limit() -> None:

@@ -18,6 +18,7 @@ from local.resources import LocalNames
 from pixelport.processing import TaskBusy
 from pixelport.tasks import TaskStore
 from tests.support.http_server import LocalHTTPServer
+from tests.support.images import flat_png
 from tests.support.lambdas import (
     api_event,
     call_api,
@@ -34,16 +35,10 @@ from tests.support.lambdas import (
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
 
 
-def png(size: tuple[int, int] = (40, 30), mode: str = "RGB") -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, size, (10, 120, 200, 128)[: len(mode)]).save(out, "PNG")
-    return out.getvalue()
-
-
 @pytest.fixture
 def images() -> Iterator[LocalHTTPServer]:
     with LocalHTTPServer() as server:
-        server.add("/cat.png", body=png())
+        server.add("/cat.png", body=flat_png())
         server.add("/broken.jpg", body=b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + b"garbage" * 20)
         yield server
 

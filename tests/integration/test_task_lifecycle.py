@@ -7,13 +7,11 @@ A kill is a `Killed` raised at the chosen point: a BaseException, so none of the
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from PIL import Image
 
 from functions.api import app as api
 from functions.failures import app as failures
@@ -24,6 +22,7 @@ from pixelport.lease import LEASE_SECONDS
 from pixelport.tasks import Claimed, Status, TaskStore
 from tests.support.clock import Clock
 from tests.support.http_server import LocalHTTPServer
+from tests.support.images import flat_png
 from tests.support.lambdas import (
     failure_destination_event,
     get_task,
@@ -46,10 +45,8 @@ class Killed(BaseException):
 
 @pytest.fixture
 def images() -> Iterator[LocalHTTPServer]:
-    out = io.BytesIO()
-    Image.new("RGB", (40, 30), (10, 120, 200)).save(out, "PNG")
     with LocalHTTPServer() as server:
-        server.add("/cat.png", body=out.getvalue())
+        server.add("/cat.png", body=flat_png())
         yield server
 
 
