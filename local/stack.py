@@ -9,7 +9,6 @@ sweeper) played on their period, and /tmp/... served from the results bucket in 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
 import signal
@@ -44,6 +43,7 @@ from local.apigw import (
 )
 from local.cloudfront import expired
 from local.events import AsyncInvoker, SqsPoller
+from local.keys import LocalKeyError, local_rate_limits, register_local_key
 from local.moto_server import LocalMotoServer
 from local.resources import REGION, LocalNames, create_resources, s3_event_queue
 from local.runtime import FunctionError, FunctionRuntime
@@ -83,6 +83,7 @@ class Stack:
     def start(self) -> None:
         # A schedule the stack cannot play stops it before anything starts.
         self.schedules = schedules(self.template, override_from(os.environ))
+        rate_limits = local_rate_limits(os.environ)
         moto_port = free_port()
         secrets = {FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]: FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
         self.moto = LocalMotoServer("127.0.0.1", moto_port, secrets)
@@ -98,10 +99,10 @@ class Stack:
         create_resources(session, self.names, self.endpoint)
         self.s3 = session.client("s3", endpoint_url=self.endpoint)
         self.sqs = session.client("sqs", endpoint_url=self.endpoint)
+        self.dynamodb = session.client("dynamodb", endpoint_url=self.endpoint)
+        register_local_key(self.dynamodb, self.names.table("AccountsTable"), self.api_key, rate_limits)
 
-        resolver = self.names.resolver(
-            self.endpoint, parameters={"ApiKeySha256": hashlib.sha256(self.api_key.encode()).hexdigest()}
-        )
+        resolver = self.names.resolver(self.endpoint)
         functions = self.template.functions()
         for name, spec in functions.items():
             env = {k: str(resolver.resolve(v)) for k, v in spec.environment.items()}
@@ -355,7 +356,7 @@ def main() -> int:
         stack.stop()
         print(f"pixelport: cannot start: {exc} (is port {port} free? set PORT=...)", file=sys.stderr)
         return 1
-    except ScheduleError as exc:
+    except (ScheduleError, LocalKeyError) as exc:
         stack.stop()
         print(f"pixelport: cannot start: {exc}", file=sys.stderr)
         return 1

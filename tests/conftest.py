@@ -3,7 +3,6 @@ template.yaml, and the handlers' environment resolved from the template as the l
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Iterator
 
@@ -11,13 +10,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local.keys import register_local_key
 from local.resources import REGION, LocalNames, create_resources
 from local.template import Template
+from pixelport.ratelimit import RatePolicy
 from pixelport.tasks import TaskStore
 from tests.support.clock import Clock
 from tests.support.lambdas import reset_handler_caches
 
 TEST_API_KEY = "test-key-0123456789"
+TEST_ACCOUNT = "test-account"
+GENEROUS_RATE_LIMITS = "1000000;w=60, 100000;w=1"
 
 _FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -52,14 +55,22 @@ def template() -> Template:
 
 @pytest.fixture
 def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalNames]:
-    """moto in-process with the template's resources; every function's environment variables set."""
+    """moto in-process with the template's resources, TEST_API_KEY registered with both scopes, and
+    every function's environment variables set."""
     with mock_aws():
         names = LocalNames(template, results_base_url="https://results.example.test")
         create_resources(boto3.Session(region_name=REGION), names)
-        resolver = names.resolver(
-            "https://sqs.us-east-1.amazonaws.com",
-            parameters={"ApiKeySha256": hashlib.sha256(TEST_API_KEY.encode()).hexdigest()},
+        # TEST_API_KEY opens every route, as make run's key does; tests call the handlers far faster
+        # than the default 4 per second, so its account has generous limits (tests/integration/
+        # test_rate_limits.py proves the defaults on accounts of its own).
+        register_local_key(
+            boto3.client("dynamodb"),
+            names.table("AccountsTable"),
+            TEST_API_KEY,
+            RatePolicy.parse(GENEROUS_RATE_LIMITS),
+            TEST_ACCOUNT,
         )
+        resolver = names.resolver("https://sqs.us-east-1.amazonaws.com")
         for spec in template.functions().values():
             for name, value in spec.environment.items():
                 monkeypatch.setenv(name, str(resolver.resolve(value)))

@@ -17,11 +17,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pixelport import aws, settings
-from pixelport.auth import authenticate
+from pixelport.accounts import AccountStore
+from pixelport.auth import Gate
 from pixelport.contract.limits import limits
 from pixelport.editing import EditService, parse_body
 from pixelport.errors import BODY_NOT_JSON, INTERNAL, ROUTE_NOT_FOUND, TASK_NOT_FOUND, PixelportError
 from pixelport.observability import count_failure
+from pixelport.ratelimit import RateCounter
 from pixelport.responses import async_payload, edit_result
 from pixelport.tasks import Status, Task, TaskStore
 from pixelport.uploads import read_upload
@@ -32,6 +34,8 @@ metrics = Metrics()
 app = APIGatewayRestResolver()
 
 ASYNC_RESULT_PATH = "/v1/image/edit/async/"
+# Headers the gate sets for the answer of the current invocation (RateLimit-*), whatever that answer is.
+answer_headers: dict[str, str] = {}
 # Task ids are ASCII digits (they stay below 2**53); str.isdigit would also take "²", which int() refuses.
 TASK_ID = re.compile(r"[0-9]{1,18}")
 
@@ -42,6 +46,14 @@ def service() -> EditService:
         store=TaskStore(aws.dynamodb(), settings.tasks_table()),
         s3=aws.s3(),
         ingest_bucket=settings.ingest_bucket(),
+    )
+
+
+@cache
+def gate() -> Gate:
+    return Gate(
+        AccountStore(aws.dynamodb(), settings.accounts_table()),
+        RateCounter(aws.dynamodb(), settings.rate_counters_table()),
     )
 
 
@@ -71,7 +83,9 @@ def result_url(task_id: int) -> str:
 
 
 def authenticated(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    app.append_context(account=authenticate(app.current_event.headers.get("Authorization")))
+    event = app.current_event
+    account = gate().admit(event.path, event.headers.get("Authorization"), answer_headers)
+    app.append_context(account=account)
     return next_middleware(app)
 
 
@@ -177,9 +191,11 @@ def crashed(error: Exception) -> Response[str]:
 @metrics.log_metrics(capture_cold_start_metric=True)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     metrics.add_metric(name="ApiRequests", unit=MetricUnit.Count, value=1)
+    answer_headers.clear()
     response = app.resolve(event, context)
     request_id = str(event.get("requestContext", {}).get("requestId", ""))
-    response.setdefault("headers", {})["x-request-id"] = request_id
-    if "multiValueHeaders" in response:
-        response["multiValueHeaders"]["x-request-id"] = [request_id]
+    for name, value in {**answer_headers, "x-request-id": request_id}.items():
+        response.setdefault("headers", {})[name] = value
+        if "multiValueHeaders" in response:
+            response["multiValueHeaders"][name] = [value]
     return response

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from local.stack import free_port
+from tests.conftest import GENEROUS_RATE_LIMITS
 from tests.support.http_server import LocalHTTPServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +89,14 @@ def stop_stack(stack: RunningStack) -> int:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[RunningStack]:
     """One stack for the e2e session; loopback opened so it can fetch the test image server."""
-    running = start_stack({"PIXELPORT_ALLOWED_SOURCE_NETWORKS": "127.0.0.0/8"})
+    running = start_stack(
+        {
+            "PIXELPORT_ALLOWED_SOURCE_NETWORKS": "127.0.0.0/8",
+            # These tests send many requests quickly with the one local key; test_keys_and_limits.py
+            # proves the default limits on stacks of its own.
+            "PIXELPORT_LOCAL_RATE_LIMITS": GENEROUS_RATE_LIMITS,
+        }
+    )
     yield running
     code = stop_stack(running)
     assert code == 0, "".join(running.output[-40:])

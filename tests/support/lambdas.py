@@ -149,7 +149,7 @@ def reset_handler_caches() -> None:
         "functions.sweeper.app",
     ):
         module = sys.modules.get(name)
-        for attr in ("service", "processor", "store"):
+        for attr in ("service", "processor", "store", "gate"):
             cached = getattr(module, attr, None)
             if cached is not None and hasattr(cached, "cache_clear"):
                 cached.cache_clear()

@@ -21,6 +21,7 @@ class ErrorKind:
 
 
 AUTH_REQUIRED = ErrorKind("111", 401, "auth")
+SCOPE_MISSING = ErrorKind("112", 403, "auth")
 RATE_LIMITED = ErrorKind("2001", 429, "general")
 BODY_NOT_JSON = ErrorKind("4000", 400, "validation")
 INPUT_UNREACHABLE = ErrorKind("4001", 400, "image")

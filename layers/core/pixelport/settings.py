@@ -36,6 +36,11 @@ def results_base_url() -> str:
     return _required("RESULTS_BASE_URL").rstrip("/")
 
 
-def api_key_sha256() -> str:
-    """Hex SHA-256 of the one API key accepted until per-account keys land."""
-    return _required("PIXELPORT_API_KEY_SHA256").lower()
+def accounts_table() -> str:
+    """API keys (hashed) and accounts' own rate limits."""
+    return _required("ACCOUNTS_TABLE")
+
+
+def rate_counters_table() -> str:
+    """Requests counted per account and fixed window (items expire by TTL)."""
+    return _required("RATE_COUNTERS_TABLE")

@@ -40,6 +40,13 @@ class Limits(BaseModel):
     # attempts (3 x 300 s) and Lambda's retry delays (60 s + 120 s), with a minute to spare; a task
     # still unfinished then is ended ERROR (code 5002) whatever crashed.
     task_deadline_seconds: int = Field(19 * 60, ge=1, le=24 * 3600)
+    # SPEC 6: requests per account on the image routes, for accounts without limits of their own
+    # (`python -m pixelport.admin accounts set-limits` gives an account its own).
+    rate_limit_per_minute: int = Field(120, ge=1)
+    rate_limit_per_second: int = Field(4, ge=1)
+    # How long a warm API function trusts a key (and an account's limits) it has looked up: a revoked
+    # key is refused, and changed limits apply, within this many seconds.
+    key_cache_seconds: float = Field(30.0, ge=0, le=300)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:
