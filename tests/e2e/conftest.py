@@ -36,7 +36,12 @@ class RunningStack:
 def start_stack(env_extra: dict[str, str]) -> RunningStack:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXELPORT_", "AWS_"))}
-    env.update({"PORT": str(port), "PYTHONUNBUFFERED": "1", **env_extra})
+    # The e2e tests send many requests quickly with the one local key: generous limits unless a test
+    # says otherwise (PIXELPORT_LOCAL_RATE_LIMITS="" for the defaults, as test_keys_and_limits.py does).
+    env.update(
+        {"PORT": str(port), "PYTHONUNBUFFERED": "1", "PIXELPORT_LOCAL_RATE_LIMITS": GENEROUS_RATE_LIMITS}
+    )
+    env.update(env_extra)
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "local"],
@@ -89,14 +94,7 @@ def stop_stack(stack: RunningStack) -> int:
 @pytest.fixture(scope="session")
 def stack() -> Iterator[RunningStack]:
     """One stack for the e2e session; loopback opened so it can fetch the test image server."""
-    running = start_stack(
-        {
-            "PIXELPORT_ALLOWED_SOURCE_NETWORKS": "127.0.0.0/8",
-            # These tests send many requests quickly with the one local key; test_keys_and_limits.py
-            # proves the default limits on stacks of its own.
-            "PIXELPORT_LOCAL_RATE_LIMITS": GENEROUS_RATE_LIMITS,
-        }
-    )
+    running = start_stack({"PIXELPORT_ALLOWED_SOURCE_NETWORKS": "127.0.0.0/8"})
     yield running
     code = stop_stack(running)
     assert code == 0, "".join(running.output[-40:])
