@@ -79,9 +79,10 @@ class Gate:
     def __init__(self, store: AccountStore, counter: RateCounter, now: Callable[[], float] = time.monotonic):
         self.store = store
         self.counter = counter
+        self.now = now  # the caches' clock (tests move it)
         ttl = lambda: limits().key_cache_seconds  # noqa: E731 - read per lookup: tests change it
-        self._keys: TimedCache[ApiKey | None] = TimedCache(ttl, now)
-        self._policies: TimedCache[RatePolicy] = TimedCache(ttl, now)
+        self._keys: TimedCache[ApiKey | None] = TimedCache(ttl, lambda: self.now())
+        self._policies: TimedCache[RatePolicy] = TimedCache(ttl, lambda: self.now())
 
     def admit(self, path: str, authorization: str | None, headers: dict[str, str]) -> str:
         """The caller's account; `headers` receives the RateLimit-* headers as soon as they are known,
