@@ -29,6 +29,9 @@ from pixelport.sniff import media_type, require_image
 from pixelport.sources.network_guard import policy_from_env
 from pixelport.sources.url import Fetched, fetch
 from pixelport.staging import input_key
+from pixelport.storage.connect import connector
+from pixelport.storage.registry import StorageRecord, StorageRegistry
+from pixelport.storage.web_folder import read_only_message
 from pixelport.tasks import Task, TaskStore
 
 if TYPE_CHECKING:
@@ -52,20 +55,30 @@ def parse_body(body: str | bytes | None) -> Any:
     return parsed
 
 
-def _storages_not_connected(refs: Mapping[str, StorageRef]) -> Details:
-    # No storage can be connected yet (the storage routes are not built): every storage:// name is
-    # one "the account does not have", which SPEC section 1 answers with 422.
-    return {path: [f"storage '{ref.storage}' is not connected to this account"] for path, ref in refs.items()}
+# The account's storage of a name, or None: another account's storages are not found (SPEC 5).
+StorageLookup = Callable[[str], StorageRecord | None]
 
 
-def validate_edit(body: Any) -> EditRequest:
+def _storage_problems(refs: Mapping[str, StorageRef], lookup: StorageLookup | None) -> Details:
+    """SPEC 1: an edit naming a storage the account does not have is 422; so is writing to a web folder."""
+    problems: Details = {}
+    for path, ref in refs.items():
+        record = lookup(ref.storage) if lookup is not None else None
+        if record is None:
+            problems[path] = [f"storage '{ref.storage}' is not connected to this account"]
+        elif path == "output.destination" and record.type == "web_folder":
+            problems[path] = [read_only_message(ref.storage)]
+    return problems
+
+
+def validate_edit(body: Any, *, storages: StorageLookup | None = None) -> EditRequest:
     """The request, or one 422 listing every problem of it (SPEC 1): the contract's, the operations this
-    deployment cannot do, and the storages the account does not have."""
+    deployment cannot do, and the storages the account does not have (none without `storages`)."""
     check = check_edit_request(body)
     problems = merge_details(
         check.errors,
         *(unsupported(block) for block in check.operations),
-        _storages_not_connected(check.storage_refs),
+        _storage_problems(check.storage_refs, storages),
     )
     if problems:
         raise ValidationFailed(problems)
@@ -79,18 +92,38 @@ class EditService:
     s3: S3Client
     ingest_bucket: str
     fetcher: Callable[[str], Fetched] | None = None
+    storages: StorageRegistry | None = None  # None: no storage is connected
 
     def _fetch(self, url: str) -> Fetched:
         if self.fetcher is not None:
             return self.fetcher(url)
         return fetch(url, policy=policy_from_env(), limits=limits())
 
+    def _lookup(self, account: str) -> StorageLookup | None:
+        registry = self.storages
+        if registry is None:
+            return None
+        found: dict[str, StorageRecord | None] = {}
+
+        def lookup(name: str) -> StorageRecord | None:
+            if name not in found:
+                found[name] = registry.by_name(account, name)
+            return found[name]
+
+        return lookup
+
     def submit(self, body: dict[str, Any], *, account: str, request_id: str = "") -> Task:
         """Everything that can be refused is refused here, before a task exists."""
-        request = validate_edit(body)
+        lookup = self._lookup(account)
+        request = validate_edit(body, storages=lookup)
         source = request.source
-        assert not isinstance(source, StorageRef)
-        fetched = self._fetch(source.url)
+        if isinstance(source, StorageRef):
+            assert lookup is not None and self.storages is not None
+            record = lookup(source.storage)
+            assert record is not None  # validate_edit refused unknown storages
+            fetched = connector(record, self.storages, fetcher=self.fetcher).read(source.path)
+        else:
+            fetched = self._fetch(source.url)
         require_image(fetched.data)
         task = self.store.create(
             account=account, request=body, source_name=fetched.name, request_id=request_id
