@@ -27,9 +27,9 @@ from pixelport.errors import (
 )
 from pixelport.sniff import media_type, require_image
 from pixelport.sources.network_guard import policy_from_env
+from pixelport.sources.storage import read_input
 from pixelport.sources.url import Fetched, fetch
 from pixelport.staging import input_key
-from pixelport.storage.connect import connector
 from pixelport.storage.registry import StorageRecord, StorageRegistry
 from pixelport.storage.web_folder import read_only_message
 from pixelport.tasks import Task, TaskStore
@@ -121,7 +121,7 @@ class EditService:
             assert lookup is not None and self.storages is not None
             record = lookup(source.storage)
             assert record is not None  # validate_edit refused unknown storages
-            fetched = connector(record, self.storages, fetcher=self.fetcher).read(source.path)
+            fetched = read_input(self.storages, record, source, fetcher=self.fetcher)
         else:
             fetched = self._fetch(source.url)
         require_image(fetched.data)

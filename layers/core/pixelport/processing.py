@@ -18,6 +18,8 @@ from pixelport.lease import LEASE_SECONDS, LeaseKeeper
 from pixelport.naming import output_name
 from pixelport.results import store_tmp
 from pixelport.staging import task_id_from_key
+from pixelport.storage.output import write_result
+from pixelport.storage.registry import StorageRegistry
 from pixelport.tasks import Claimed, Task, TaskStore
 
 if TYPE_CHECKING:
@@ -48,6 +50,7 @@ class Processor:
     s3: S3Client
     results_bucket: str
     results_base_url: str
+    storages: StorageRegistry | None = None  # None: storage:// outputs cannot be written
 
     def handle(self, bucket: str, key: str) -> Outcome:
         task_id = task_id_from_key(key)
@@ -85,15 +88,27 @@ class Processor:
         data = obj["Body"].read()
         request = parse_edit_request(task.request)
         rendered = render(data, request)
-        name = output_name(task.source_name, rendered.format)
-        location = store_tmp(
-            self.s3,
-            bucket=self.results_bucket,
-            base_url=self.results_base_url,
-            name=name,
-            data=rendered.data,
-            mime=OUTPUT_FORMATS[rendered.format].mime,
-        )
+        destination = request.output.destination_ref
+        if destination is not None:
+            if self.storages is None:
+                raise RuntimeError("a storage:// destination needs the storages registry")
+            location = write_result(
+                self.storages,
+                task.account,
+                destination,
+                source_name=task.source_name,
+                fmt=rendered.format,
+                data=rendered.data,
+            )
+        else:
+            location = store_tmp(
+                self.s3,
+                bucket=self.results_bucket,
+                base_url=self.results_base_url,
+                name=output_name(task.source_name, rendered.format),
+                data=rendered.data,
+                mime=OUTPUT_FORMATS[rendered.format].mime,
+            )
         result = {"input": rendered.input, "output": {**rendered.output, **location}}
         if not self.store.complete(task, result):
             logger.warning("lease lost before completion; result discarded", extra={"task_id": task.id})
