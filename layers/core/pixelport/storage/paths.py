@@ -20,9 +20,10 @@ def object_key(prefix: str, path: str) -> str:
         if problem:
             raise OutsidePrefix(f"storage {what} {problem}")
     key = f"{prefix}/{path}" if prefix and path else prefix or path
-    # Belt and braces: the key is its own normal form, and it lies under the prefix.
+    # Belt and braces: a key that is its own normal form has no '..', '.' or empty segment, so
+    # "<prefix>/<path>" lies under the prefix.
     normal = posixpath.normpath("/" + key).lstrip("/") if key else ""
-    if normal != key.removesuffix("/") or (prefix and not (key + "/").startswith(prefix + "/")):
+    if normal != key.removesuffix("/"):
         raise OutsidePrefix("storage path leaves its prefix")
     return key
 
