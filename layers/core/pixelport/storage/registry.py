@@ -72,6 +72,7 @@ class StorageRegistry:
             IndexName=BY_ID_INDEX,
             KeyConditionExpression="account = :a",
             ExpressionAttributeValues={":a": {"S": account}},
+            ConsistentRead=True,  # a local index reads its writes: a new storage is listed at once
         ):
             found += [_record(item) for item in page.get("Items", [])]
         return found
@@ -88,6 +89,7 @@ class StorageRegistry:
             IndexName=BY_ID_INDEX,
             KeyConditionExpression="account = :a AND id = :id",
             ExpressionAttributeValues={":a": {"S": account}, ":id": {"N": str(storage_id)}},
+            ConsistentRead=True,
         ).get("Items", [])
         return _record(items[0]) if items else None
 
