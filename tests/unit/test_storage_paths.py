@@ -48,6 +48,14 @@ def test_percent_encoded_traversal_in_a_prefix_is_refused(value: str) -> None:
         contract.normalise_prefix(value)
 
 
+@pytest.mark.parametrize("value", ["%ZZ%C3", "%ED%A0%80", "%FF.png"])
+def test_percent_encoding_that_is_not_utf8_is_refused_not_replaced(value: str) -> None:
+    with pytest.raises(ValueError, match="not valid percent-encoded UTF-8"):
+        contract.normalise_prefix(value)
+    with pytest.raises(ValueError, match="not valid percent-encoded UTF-8"):
+        parse_storage(f"storage://s/{value}", folder_allowed=True)
+
+
 @pytest.mark.parametrize(
     ("prefix", "path", "key"),
     [("", "a.png", "a.png"), ("shop", "a/b.png", "shop/a/b.png"), ("shop/2026", "out/", "shop/2026/out/")],

@@ -61,9 +61,18 @@ def storage_path_problem(path: str) -> str | None:
     return None
 
 
+def percent_decoded(value: str) -> str:
+    """SPEC 5: storage paths are percent-decoded first; bytes that are not UTF-8 are refused rather than
+    silently replaced."""
+    try:
+        return unquote(value, errors="strict")
+    except UnicodeDecodeError:
+        raise ValueError("path is not valid percent-encoded UTF-8") from None
+
+
 def normalise_prefix(value: str) -> str:
     """A storage's `path`: percent-decoded first (SPEC 5), checked, kept without a trailing '/'."""
-    path = unquote(value)
+    path = percent_decoded(value)
     problem = storage_path_problem(path)
     if problem:
         raise ValueError(f"path {problem}")
