@@ -39,3 +39,21 @@ def results_base_url() -> str:
 def api_key_sha256() -> str:
     """Hex SHA-256 of the one API key accepted until per-account keys land."""
     return _required("PIXELPORT_API_KEY_SHA256").lower()
+
+
+def storages_table() -> str:
+    return _required("STORAGES_TABLE")
+
+
+def storage_secrets_key() -> str:
+    """The KMS key that seals storage secrets."""
+    return _required("STORAGE_SECRETS_KEY")
+
+
+GCS_DEFAULT_ENDPOINT = "https://storage.googleapis.com"
+
+
+def gcs_endpoint() -> str:
+    """Google Cloud Storage's S3-interoperable XML API; PIXELPORT_GCS_ENDPOINT aims it elsewhere (tests,
+    `make run`)."""
+    return (os.environ.get("PIXELPORT_GCS_ENDPOINT", "").strip() or GCS_DEFAULT_ENDPOINT).rstrip("/")
