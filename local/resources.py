@@ -33,6 +33,10 @@ class LocalNames:
     def queue(self, logical_id: str) -> str:
         return f"{PREFIX}-{logical_id}"
 
+    def key_alias(self, logical_id: str) -> str:
+        """KMS keys get random ids; the local stack names each by an alias, which KMS accepts as KeyId."""
+        return f"alias/{PREFIX}-{logical_id}"
+
     def queue_arn(self, name: str) -> str:
         return f"arn:aws:sqs:{REGION}:{ACCOUNT}:{name}"
 
@@ -50,6 +54,9 @@ class LocalNames:
         for name in t.of_type("AWS::DynamoDB::Table"):
             refs[name] = self.table(name)
             attrs[(name, "Arn")] = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{self.table(name)}"
+        for name in t.of_type("AWS::KMS::Key"):
+            refs[name] = self.key_alias(name)
+            attrs[(name, "Arn")] = f"arn:aws:kms:{REGION}:{ACCOUNT}:{self.key_alias(name)}"
         for name in t.of_type("AWS::SQS::Queue"):
             refs[name] = self.queue_url(self.queue(name), endpoint)
             attrs[(name, "Arn")] = self.queue_arn(self.queue(name))
@@ -91,7 +98,7 @@ def s3_event_queue(function_id: str, event_id: str) -> str:
 
 
 def create_resources(session: boto3.Session, names: LocalNames, endpoint: str | None = None) -> None:
-    """Create every bucket, table and queue of the template, and wire S3 events to SQS queues."""
+    """Create every bucket, table, key and queue of the template, and wire S3 events to SQS queues."""
     t = names.template
     kwargs: dict[str, Any] = {"region_name": REGION}
     if endpoint:
@@ -100,6 +107,7 @@ def create_resources(session: boto3.Session, names: LocalNames, endpoint: str | 
     s3: Any = session.client("s3", **kwargs)
     dynamodb: Any = session.client("dynamodb", **kwargs)
     sqs: Any = session.client("sqs", **kwargs)
+    kms: Any = session.client("kms", **kwargs)
     resolver = names.resolver(endpoint or "http://localhost")
 
     for logical, res in t.of_type("AWS::S3::Bucket").items():
@@ -126,11 +134,9 @@ def create_resources(session: boto3.Session, names: LocalNames, endpoint: str | 
     for logical, res in t.of_type("AWS::DynamoDB::Table").items():
         props = res["Properties"]
         table = names.table(logical)
-        indexes = (
-            {"GlobalSecondaryIndexes": props["GlobalSecondaryIndexes"]}
-            if "GlobalSecondaryIndexes" in props
-            else {}
-        )
+        indexes = {
+            kind: props[kind] for kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes") if kind in props
+        }
         dynamodb.create_table(
             TableName=table,
             KeySchema=props["KeySchema"],
@@ -140,6 +146,11 @@ def create_resources(session: boto3.Session, names: LocalNames, endpoint: str | 
         )
         if ttl := props.get("TimeToLiveSpecification"):
             dynamodb.update_time_to_live(TableName=table, TimeToLiveSpecification=ttl)
+
+    for logical, res in t.of_type("AWS::KMS::Key").items():
+        props = res.get("Properties", {})
+        key = kms.create_key(Description=props.get("Description", logical))["KeyMetadata"]["KeyId"]
+        kms.create_alias(AliasName=names.key_alias(logical), TargetKeyId=key)
 
     queues = t.of_type("AWS::SQS::Queue")
     for logical in queues:  # first without redrive: a redrive names another queue

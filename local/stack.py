@@ -1,6 +1,7 @@
 """`make run`: the whole service on one machine, no Docker, no AWS account.
 
-moto (S3, DynamoDB, SQS) on loopback, the template's resources created in it, a gateway on
+moto (S3, DynamoDB, SQS, KMS) on 127.0.0.1:$PIXELPORT_MOTO_PORT (5000; customers' buckets can be made
+there too), the template's resources created in it, a gateway on
 127.0.0.1:$PORT turning HTTP into API Gateway proxy events for the real handlers, S3 events
 reaching the processor through moto's S3->SQS notifications, the template's schedules (the
 sweeper) played on their period, and /tmp/... served from the results bucket in place of CloudFront.
@@ -51,12 +52,26 @@ from local.schedule import ScheduleError, Scheduler, override_from, schedules
 from local.template import Template
 
 DEFAULT_LOCAL_API_KEY = "pixelport-local-development-key"
+DEFAULT_MOTO_PORT = 5000
 CONCURRENCY = {"ApiFunction": 4, "ProcessorFunction": 2}
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 TMP_PREFIX = "/tmp/"  # noqa: S108 - a URL path, not a file
 CONTENT_LENGTH = re.compile(r"[0-9]+")
 # How long a refused request's unread body is drained before the connection closes.
 DRAIN_SECONDS = 2.0
+
+
+def moto_port() -> int:
+    """Where moto listens: a fixed, printed port, so a "customer" bucket can be made there by hand."""
+    port = int(os.environ.get("PIXELPORT_MOTO_PORT") or DEFAULT_MOTO_PORT)
+    with socket.socket() as sock:  # moto's server thread would wait forever on a port it cannot bind
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise OSError(
+                f"moto's port 127.0.0.1:{port} is taken ({exc.strerror}); set PIXELPORT_MOTO_PORT"
+            ) from None
+    return port
 
 
 def free_port() -> int:
@@ -84,11 +99,11 @@ class Stack:
         # A schedule the stack cannot play stops it before anything starts.
         self.schedules = schedules(self.template, override_from(os.environ))
         rate_limits = local_rate_limits(os.environ)
-        moto_port = free_port()
+        port = moto_port()
         secrets = {FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]: FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
-        self.moto = LocalMotoServer("127.0.0.1", moto_port, secrets)
+        self.moto = LocalMotoServer("127.0.0.1", port, secrets)
         self.moto.start()
-        self.endpoint = f"http://127.0.0.1:{moto_port}"
+        self.endpoint = f"http://127.0.0.1:{port}"
         os.environ.update(FAKE_CREDENTIALS)
         session = boto3.Session(
             region_name=REGION,
@@ -115,6 +130,9 @@ class Stack:
                 AWS_REGION=REGION,
                 POWERTOOLS_TRACE_DISABLED="true",
             )
+            # gcs storages speak S3's XML API: locally, moto plays Google's endpoint unless told otherwise.
+            if not os.environ.get("PIXELPORT_GCS_ENDPOINT"):
+                env["PIXELPORT_GCS_ENDPOINT"] = self.endpoint
             layers = [str(self.template.layer_dir(layer)) for layer in spec.layers]
             self.runtimes[name] = FunctionRuntime(spec, env, layers, CONCURRENCY.get(name, 1))
         with ThreadPoolExecutor() as pool:  # warm the environments in parallel
@@ -376,7 +394,8 @@ def main() -> int:
         f"-H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' "
         f"""-d '{{"input": "https://...", "operations": {{}}}}'\n"""
         f"  results:        {stack.base_url}{TMP_PREFIX}... (stands in for CloudFront)\n"
-        f"  moto (S3, DynamoDB, SQS): {stack.endpoint}\n"
+        f"  moto (S3, DynamoDB, SQS, KMS): {stack.endpoint}  (make customer buckets here; "
+        f"gcs storages reach {os.environ.get('PIXELPORT_GCS_ENDPOINT') or stack.endpoint})\n"
         f"  source networks opened: {allowed or 'none (public addresses only)'}\n"
         f"{schedule_lines}"
         "  Ctrl-C stops everything.",

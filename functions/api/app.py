@@ -1,4 +1,6 @@
-"""ApiFunction: the /v1/image/* routes. Thin: parse the event, call the core, shape the response."""
+"""ApiFunction: the /v1/image/* and /v1/storage/* routes.
+
+Thin: parse the event, call the core, shape the response."""
 
 from __future__ import annotations
 
@@ -25,6 +27,8 @@ from pixelport.errors import BODY_NOT_JSON, INTERNAL, ROUTE_NOT_FOUND, TASK_NOT_
 from pixelport.observability import count_failure
 from pixelport.ratelimit import RateCounter
 from pixelport.responses import async_payload, edit_result
+from pixelport.storage.registry import deployed_registry
+from pixelport.storage.service import StorageService
 from pixelport.tasks import Status, Task, TaskStore
 from pixelport.uploads import read_upload
 
@@ -46,6 +50,7 @@ def service() -> EditService:
         store=TaskStore(aws.dynamodb(), settings.tasks_table()),
         s3=aws.s3(),
         ingest_bucket=settings.ingest_bucket(),
+        storages=deployed_registry(),
     )
 
 
@@ -55,6 +60,11 @@ def gate() -> Gate:
         AccountStore(aws.dynamodb(), settings.accounts_table()),
         RateCounter(aws.dynamodb(), settings.rate_counters_table()),
     )
+
+
+@cache
+def storages() -> StorageService:
+    return StorageService(deployed_registry())
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response[str]:
@@ -129,7 +139,7 @@ def edit_upload() -> Response[str]:
         body = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode("utf-8")
     except ValueError:
         raise PixelportError(BODY_NOT_JSON, "the request body is not valid base64") from None
-    upload = read_upload(body, event.get_header_value("content-type"))
+    upload = read_upload(body, event.headers.get("Content-Type"))
     task = service().submit_upload(upload, account=account(), request_id=request_id())
     return finished_response(wait_for(task, started))
 
@@ -158,6 +168,38 @@ def edit_async_result(task_id: str) -> Response[str]:
     if task is None:
         raise PixelportError(TASK_NOT_FOUND, "Image edit task not found.")
     return json_response(200, {"data": async_payload(task, result_url(task.id))})
+
+
+@app.get("/v1/storage/storage-types")
+def storage_types() -> Response[str]:
+    return json_response(200, {"data": storages().types()})
+
+
+@app.get("/v1/storage/storages")
+def storage_list() -> Response[str]:
+    return json_response(200, {"data": storages().list(account())})
+
+
+@app.post("/v1/storage/storages")
+def storage_create() -> Response[str]:
+    created = storages().create(account(), parse_body(app.current_event.body))
+    return json_response(200, {"data": created})
+
+
+@app.get("/v1/storage/storages/<storage_id>")
+def storage_read(storage_id: str) -> Response[str]:
+    return json_response(200, {"data": storages().get(account(), storage_id)})
+
+
+@app.patch("/v1/storage/storages/<storage_id>")
+def storage_change(storage_id: str) -> Response[str]:
+    changed = storages().change(account(), storage_id, parse_body(app.current_event.body))
+    return json_response(200, {"data": changed})
+
+
+@app.delete("/v1/storage/storages/<storage_id>")
+def storage_delete(storage_id: str) -> Response[str]:
+    return json_response(200, {"data": storages().delete(account(), storage_id)})
 
 
 @app.not_found

@@ -13,6 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pixelport import aws, settings
 from pixelport.observability import count_failure, record_processed
 from pixelport.processing import Processor
+from pixelport.storage.registry import deployed_registry
 from pixelport.tasks import TaskStore
 
 logger = Logger()
@@ -27,6 +28,7 @@ def processor() -> Processor:
         s3=aws.s3(),
         results_bucket=settings.results_bucket(),
         results_base_url=settings.results_base_url(),
+        storages=deployed_registry(),
     )
 
 

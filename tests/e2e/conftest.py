@@ -31,15 +31,22 @@ class RunningStack:
     port: int
     output: list[str]
     started_in: float
+    moto_endpoint: str = ""  # where `make run` serves moto (customers' buckets are made there)
 
 
 def start_stack(env_extra: dict[str, str]) -> RunningStack:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXELPORT_", "AWS_"))}
+    # moto's port is fixed in `make run` (5000); two stacks of one test session each need their own.
     # The e2e tests send many requests quickly with the one local key: generous limits unless a test
     # says otherwise (PIXELPORT_LOCAL_RATE_LIMITS="" for the defaults, as test_keys_and_limits.py does).
     env.update(
-        {"PORT": str(port), "PYTHONUNBUFFERED": "1", "PIXELPORT_LOCAL_RATE_LIMITS": GENEROUS_RATE_LIMITS}
+        {
+            "PORT": str(port),
+            "PIXELPORT_MOTO_PORT": str(free_port()),
+            "PYTHONUNBUFFERED": "1",
+            "PIXELPORT_LOCAL_RATE_LIMITS": GENEROUS_RATE_LIMITS,
+        }
     )
     env.update(env_extra)
     started = time.monotonic()
@@ -70,7 +77,14 @@ def start_stack(env_extra: dict[str, str]) -> RunningStack:
                 break
             continue
         if "listening on" in line:
-            return RunningStack(process, f"http://127.0.0.1:{port}", port, output, time.monotonic() - started)
+            return RunningStack(
+                process,
+                f"http://127.0.0.1:{port}",
+                port,
+                output,
+                time.monotonic() - started,
+                moto_endpoint=f"http://127.0.0.1:{env['PIXELPORT_MOTO_PORT']}",
+            )
     process.kill()
     raise AssertionError("local stack did not start:\n" + "".join(output[-60:]))
 

@@ -13,25 +13,33 @@ import pytest
 
 from functions.processor import app as processor
 from local.resources import LocalNames, s3_event_queue
+from local.template import Template
 from tests.support.lambdas import invoke
 
 
 @contextlib.contextmanager
 def delivering_s3_notifications(deliver: Callable[[dict[str, Any]], Any]) -> Iterator[Callable[[], int]]:
-    """Polls moto's S3->SQS notification queue and hands each event to `deliver`; yields a count."""
+    """Polls moto's S3->SQS notification queues (one per S3 event of ProcessorFunction in the
+    template: inputs/, requests/, uploads/) and hands each event to `deliver`; yields a count."""
     sqs = boto3.client("sqs")
-    url = sqs.get_queue_url(QueueName=s3_event_queue("ProcessorFunction", "StagedInput"))["QueueUrl"]
+    processor_events = Template().functions()["ProcessorFunction"].events
+    urls = [
+        sqs.get_queue_url(QueueName=s3_event_queue("ProcessorFunction", event_id))["QueueUrl"]
+        for event_id, event in processor_events.items()
+        if event["Type"] == "S3"
+    ]
     stop = threading.Event()
     delivered = [0]
 
     def pump() -> None:
         while not stop.is_set():
-            for message in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []):
-                event = json.loads(message["Body"])
-                if "Records" in event:
-                    deliver(event)
-                    delivered[0] += 1
-                sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            for url in urls:
+                for message in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []):
+                    event = json.loads(message["Body"])
+                    if "Records" in event:
+                        deliver(event)
+                        delivered[0] += 1
+                    sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             stop.wait(0.05)
 
     thread = threading.Thread(target=pump, daemon=True)

@@ -140,6 +140,7 @@ def reset_handler_caches() -> None:
 
     aws.s3.cache_clear()
     aws.dynamodb.cache_clear()
+    aws.kms.cache_clear()
     import sys
 
     for name in (
@@ -149,7 +150,7 @@ def reset_handler_caches() -> None:
         "functions.sweeper.app",
     ):
         module = sys.modules.get(name)
-        for attr in ("service", "processor", "store", "gate"):
+        for attr in ("service", "processor", "store", "storages", "gate"):
             cached = getattr(module, attr, None)
             if cached is not None and hasattr(cached, "cache_clear"):
                 cached.cache_clear()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import boto3
 from botocore.config import Config
@@ -11,6 +11,8 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+
+    from pixelport.storage.sealing import KmsClient
 
 _CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 4},
@@ -28,3 +30,8 @@ def s3() -> S3Client:
 @cache
 def dynamodb() -> DynamoDBClient:
     return boto3.client("dynamodb", config=_CONFIG)
+
+
+@cache
+def kms() -> KmsClient:
+    return cast("KmsClient", boto3.client("kms", config=_CONFIG))

@@ -35,8 +35,11 @@ from pixelport.errors import (
 )
 from pixelport.sniff import media_type, require_image
 from pixelport.sources.network_guard import policy_from_env
+from pixelport.sources.storage import read_input
 from pixelport.sources.url import Fetched, fetch
 from pixelport.staging import Staged, input_key, staged_key
+from pixelport.storage.registry import StorageRecord, StorageRegistry
+from pixelport.storage.web_folder import read_only_message
 from pixelport.tasks import Task, TaskStore
 from pixelport.upload_slots import UploadSlot, presign_upload
 from pixelport.uploads import Upload
@@ -62,32 +65,42 @@ def parse_body(body: str | bytes | None) -> Any:
     return parsed
 
 
-def _storages_not_connected(refs: Mapping[str, StorageRef]) -> Details:
-    # No storage can be connected yet (the storage routes are not built): every storage:// name is
-    # one "the account does not have", which SPEC section 1 answers with 422.
-    return {path: [f"storage '{ref.storage}' is not connected to this account"] for path, ref in refs.items()}
+# The account's storage of a name, or None: another account's storages are not found (SPEC 5).
+StorageLookup = Callable[[str], StorageRecord | None]
 
 
-def _problems(check: EditCheck) -> Details:
+def _storage_problems(refs: Mapping[str, StorageRef], lookup: StorageLookup | None) -> Details:
+    """SPEC 1: an edit naming a storage the account does not have is 422; so is writing to a web folder."""
+    problems: Details = {}
+    for path, ref in refs.items():
+        record = lookup(ref.storage) if lookup is not None else None
+        if record is None:
+            problems[path] = [f"storage '{ref.storage}' is not connected to this account"]
+        elif path == "output.destination" and record.type == "web_folder":
+            problems[path] = [read_only_message(ref.storage)]
+    return problems
+
+
+def _problems(check: EditCheck, storages: StorageLookup | None) -> Details:
     """Every problem of a request (SPEC 1): the contract's, the operations this deployment cannot do,
-    and the storages the account does not have."""
+    and the storages the account does not have (none without `storages`)."""
     return merge_details(
         check.errors,
         *(unsupported(block) for block in check.operations),
-        _storages_not_connected(check.storage_refs),
+        _storage_problems(check.storage_refs, storages),
     )
 
 
-def validate_edit(body: Any) -> EditRequest:
+def validate_edit(body: Any, *, storages: StorageLookup | None = None) -> EditRequest:
     """The request, or one 422 listing every problem of it."""
     check = check_edit_request(body)
-    if problems := _problems(check):
+    if problems := _problems(check, storages):
         raise ValidationFailed(problems)
     assert isinstance(check.request, EditRequest)
     return check.request
 
 
-def validate_upload_slot(body: Any) -> UploadSlotRequest:
+def validate_upload_slot(body: Any, *, storages: StorageLookup | None = None) -> UploadSlotRequest:
     """The presigned route's body: `file` and `data` checked together, in one 422."""
     problems: Details = {}
     try:
@@ -97,7 +110,7 @@ def validate_upload_slot(body: Any) -> UploadSlotRequest:
     data = body.get("data") if isinstance(body, dict) else None
     if isinstance(data, dict):
         try:
-            validate_upload_data(data)
+            validate_upload_data(data, storages=storages)
         except ValidationFailed as exc:
             problems = merge_details(problems, exc.details)
     if problems or found is None:
@@ -105,7 +118,7 @@ def validate_upload_slot(body: Any) -> UploadSlotRequest:
     return found
 
 
-def validate_upload_data(data: Any) -> UploadEdit:
+def validate_upload_data(data: Any, *, storages: StorageLookup | None = None) -> UploadEdit:
     """An upload's `data` part, or one 422 listing every problem of it, each path under `data.`."""
     if isinstance(data, dict) and "input" in data:
         problems: Details = {"input": ["not accepted in an upload: the file part is the input"]}
@@ -113,7 +126,7 @@ def validate_upload_data(data: Any) -> UploadEdit:
     else:
         problems = {}
     check = check_edit_request(data, UploadEdit)
-    if problems := merge_details(problems, _problems(check)):
+    if problems := merge_details(problems, _problems(check, storages)):
         raise ValidationFailed(
             {f"data.{path}" if path else "data": messages for path, messages in problems.items()}
         )
@@ -127,18 +140,38 @@ class EditService:
     s3: S3Client
     ingest_bucket: str
     fetcher: Callable[[str], Fetched] | None = None
+    storages: StorageRegistry | None = None  # None: no storage is connected
 
     def _fetch(self, url: str) -> Fetched:
         if self.fetcher is not None:
             return self.fetcher(url)
         return fetch(url, policy=policy_from_env(), limits=limits())
 
+    def _lookup(self, account: str) -> StorageLookup | None:
+        registry = self.storages
+        if registry is None:
+            return None
+        found: dict[str, StorageRecord | None] = {}
+
+        def lookup(name: str) -> StorageRecord | None:
+            if name not in found:
+                found[name] = registry.by_name(account, name)
+            return found[name]
+
+        return lookup
+
     def submit(self, body: dict[str, Any], *, account: str, request_id: str = "") -> Task:
         """The sync route: everything that can be refused is refused here, before a task exists."""
-        request = validate_edit(body)
+        lookup = self._lookup(account)
+        request = validate_edit(body, storages=lookup)
         source = request.source
-        assert not isinstance(source, StorageRef)
-        fetched = self._fetch(source.url)
+        if isinstance(source, StorageRef):
+            assert lookup is not None and self.storages is not None
+            record = lookup(source.storage)
+            assert record is not None  # validate_edit refused unknown storages
+            fetched = read_input(self.storages, record, source, fetcher=self.fetcher)
+        else:
+            fetched = self._fetch(source.url)
         require_image(fetched.data)
         task = self.store.create(
             account=account, request=body, source_name=fetched.name, request_id=request_id
@@ -149,14 +182,14 @@ class EditService:
     def accept(self, body: dict[str, Any], *, account: str, request_id: str = "") -> Task:
         """The async route (SPEC 2.2, decided): validate the body only; the processor fetches the source
         and ends the task ERROR with the sync route's code and message if the source fails."""
-        validate_edit(body)
+        validate_edit(body, storages=self._lookup(account))
         task = self.store.create(account=account, request=body, source_name="", request_id=request_id)
         self._stage(task, staged_key(Staged.REQUEST, task.id), b"", "application/octet-stream")
         return task
 
     def submit_upload(self, upload: Upload, *, account: str, request_id: str = "") -> Task:
         """The multipart route (SPEC 2.4): the file is the input, `data` the request without `input`."""
-        validate_upload_data(upload.data)
+        validate_upload_data(upload.data, storages=self._lookup(account))
         if len(upload.file) > limits().max_input_bytes:
             raise PixelportError(INPUT_TOO_LARGE, f"input is larger than {limits().max_input_bytes} bytes")
         require_image(upload.file)
@@ -168,7 +201,7 @@ class EditService:
 
     def open_upload(self, body: Any, *, account: str, request_id: str = "") -> tuple[Task, UploadSlot]:
         """The presigned route: a task waiting for its upload, and the slot to upload into."""
-        slot_request = validate_upload_slot(body)
+        slot_request = validate_upload_slot(body, storages=self._lookup(account))
         task = self.store.create(
             account=account,
             request=slot_request.data,

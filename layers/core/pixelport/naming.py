@@ -20,3 +20,15 @@ def stem(name: str) -> str:
 
 def output_name(source_name: str, fmt: OutputFormatName) -> str:
     return f"{stem(source_name)}.{OUTPUT_FORMATS[fmt].ext}"
+
+
+_UNSAFE_IN_KEY = re.compile(r"[\x00-\x1f\x7f\\/]")
+
+
+def exact_output_name(source_name: str, fmt: OutputFormatName) -> str:
+    """For a customer's storage (SPEC 3 folders): the input's own name, Unicode included, with the output
+    format's extension; only characters no object key may hold (separators, control characters) change."""
+    base = source_name.rsplit("/", 1)[-1]
+    base = base.rsplit(".", 1)[0] if "." in base.lstrip(".") else base
+    base = _UNSAFE_IN_KEY.sub("_", base)
+    return f"{base or _DEFAULT_STEM}.{OUTPUT_FORMATS[fmt].ext}"

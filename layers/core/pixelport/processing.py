@@ -9,14 +9,20 @@ from typing import TYPE_CHECKING
 from aws_lambda_powertools import Logger
 
 from pixelport.contract.edit import Edit, parse_accepted_request
+from pixelport.contract.limits import accepted_request
+from pixelport.contract.references import StorageRef, parse_input
 from pixelport.errors import PROCESSING_FAILED, PixelportError, ValidationFailed
 from pixelport.formats import OUTPUT_FORMATS
 from pixelport.imaging.pipeline import render
 from pixelport.lease import LEASE_SECONDS, LeaseKeeper
 from pixelport.naming import output_name
 from pixelport.results import store_tmp
-from pixelport.sources.staged import read_input
+from pixelport.sources.staged import fetch_url, read_input
+from pixelport.sources.storage import read_input as read_storage_input
+from pixelport.sources.url import Fetched
 from pixelport.staging import StagedKey, parse_staged_key
+from pixelport.storage.output import write_result
+from pixelport.storage.registry import StorageRegistry
 from pixelport.tasks import Claimed, Task, TaskStore
 
 if TYPE_CHECKING:
@@ -47,6 +53,7 @@ class Processor:
     s3: S3Client
     results_bucket: str
     results_base_url: str
+    storages: StorageRegistry | None = None  # None: storage:// inputs and outputs cannot be reached
 
     def handle(self, bucket: str, key: str) -> Outcome:
         staged = parse_staged_key(key)
@@ -94,20 +101,55 @@ class Processor:
                 "one; please submit it again",
             ) from None
 
+    def _registry(self) -> StorageRegistry:
+        if self.storages is None:
+            raise RuntimeError("a storage:// reference needs the storages registry")
+        return self.storages
+
+    def _fetch_source(self, account: str, reference: str) -> Fetched:
+        """The async route's source, fetched here: a URL through the guard, or the account's storage
+        object with its own credentials (a storage disconnected since acceptance is the client's 422)."""
+        with accepted_request():
+            source = parse_input(reference)
+        if not isinstance(source, StorageRef):
+            return fetch_url(reference)
+        record = self._registry().by_name(account, source.storage)
+        if record is None:
+            missing = f"storage '{source.storage}' is not connected to this account"
+            raise ValidationFailed({"input": [missing]})
+        return read_storage_input(self._registry(), record, source)
+
     def _run(self, task: Task, bucket: str, staged: StagedKey, started: float) -> Outcome:
         request = self._stored_request(task)
-        source = read_input(self.s3, bucket, staged, source_url=str(task.request.get("input", "")))
-        data = source.data
-        rendered = render(data, request)
-        name = output_name(source.name or task.source_name, rendered.format)
-        location = store_tmp(
+        source = read_input(
             self.s3,
-            bucket=self.results_bucket,
-            base_url=self.results_base_url,
-            name=name,
-            data=rendered.data,
-            mime=OUTPUT_FORMATS[rendered.format].mime,
+            bucket,
+            staged,
+            source_url=str(task.request.get("input", "")),
+            fetcher=lambda reference: self._fetch_source(task.account, reference),
         )
+        data = source.data
+        source_name = source.name or task.source_name
+        rendered = render(data, request)
+        destination = request.output.destination_ref
+        if destination is not None:
+            location = write_result(
+                self._registry(),
+                task.account,
+                destination,
+                source_name=source_name,
+                fmt=rendered.format,
+                data=rendered.data,
+            )
+        else:
+            location = store_tmp(
+                self.s3,
+                bucket=self.results_bucket,
+                base_url=self.results_base_url,
+                name=output_name(source_name, rendered.format),
+                data=rendered.data,
+                mime=OUTPUT_FORMATS[rendered.format].mime,
+            )
         result = {"input": rendered.input, "output": {**rendered.output, **location}}
         if not self.store.complete(task, result):
             logger.warning("lease lost before completion; result discarded", extra={"task_id": task.id})

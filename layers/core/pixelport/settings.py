@@ -44,3 +44,21 @@ def accounts_table() -> str:
 def rate_counters_table() -> str:
     """Requests counted per account and fixed window (items expire by TTL)."""
     return _required("RATE_COUNTERS_TABLE")
+
+
+def storages_table() -> str:
+    return _required("STORAGES_TABLE")
+
+
+def storage_secrets_key() -> str:
+    """The KMS key that seals storage secrets."""
+    return _required("STORAGE_SECRETS_KEY")
+
+
+GCS_DEFAULT_ENDPOINT = "https://storage.googleapis.com"
+
+
+def gcs_endpoint() -> str:
+    """Google Cloud Storage's S3-interoperable XML API; PIXELPORT_GCS_ENDPOINT aims it elsewhere (tests,
+    `make run`)."""
+    return (os.environ.get("PIXELPORT_GCS_ENDPOINT", "").strip() or GCS_DEFAULT_ENDPOINT).rstrip("/")

@@ -38,7 +38,10 @@ def parse_storage(value: str, *, folder_allowed: bool) -> StorageRef:
         raise ValueError("storage reference needs a storage name: storage://<name>/<path>")
     if not sep:
         raise ValueError("storage reference needs a path after the storage name: storage://<name>/<path>")
-    path = unquote(raw_path)
+    try:
+        path = unquote(raw_path, errors="strict")
+    except UnicodeDecodeError:
+        raise ValueError("storage path is not valid percent-encoded UTF-8") from None
     segments = path.split("/")
     if "\\" in path:
         raise ValueError("storage path must not contain backslashes")
