@@ -33,7 +33,8 @@ def test_no_key_or_its_hash_is_in_any_log_line(
     get_unknown_task(full.key)
 
     out, err = capfd.readouterr()
-    logs = out + err + caplog.text
+    # Every record with all its fields (Powertools puts `extra=` values on the record, not the message).
+    logs = out + err + "\n".join(repr(vars(record)) for record in caplog.records)
     for code in ("111", "112", "2001", "9000"):  # every answer's lines were collected
         assert f'"error_code":"{code}"' in logs.replace(" ", "")
     for key in (full.key, storage_only.key, unknown):
