@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from pixelport.contract import parse_edit_request
+from pixelport.errors import PixelportError
 from pixelport.imaging.geometry import plan
 from pixelport.imaging.pipeline import render
 from tests.support.images import make_image
@@ -241,12 +242,10 @@ def test_alpha_survives_resizing_without_dark_fringes() -> None:
 
 def test_the_output_limit_is_checked_on_the_final_size_before_resampling(set_limits: Any) -> None:
     set_limits(max_output_megapixels=0.01, max_input_megapixels=1)
-    data = make_image("PNG", "RGB", (64, 48))
-    from pixelport.errors import PixelportError
-
-    for resizing in ({"width": 200, "height": 100, "fit": "canvas"}, {"width": "500%"}):
-        with pytest.raises(PixelportError) as caught:
-            render(data, request({"resizing": resizing}))
-        assert caught.value.kind.code == "4132"
-        assert "megapixels" in str(caught.value)
-    assert rendered(data, {"resizing": {"width": 100, "height": 100, "fit": "canvas"}}).size == (100, 100)
+    for data in (make_image("PNG", "RGB", (64, 48)), make_image("JPEG", "RGB", (64, 48))):
+        for resizing in ({"width": 200, "height": 100, "fit": "canvas"}, {"width": "500%"}):
+            with pytest.raises(PixelportError) as caught:
+                render(data, request({"resizing": resizing}))
+            assert (caught.value.status, caught.value.kind.code) == (413, "4132")
+            assert "megapixels" in str(caught.value)
+        assert rendered(data, {"resizing": {"width": 100, "height": 100, "fit": "canvas"}}).size == (100, 100)
