@@ -96,3 +96,21 @@ def test_adjustments_leave_alpha_alone() -> None:
 def test_a_grey_image_stays_grey_whatever_the_saturation() -> None:
     grey = PHOTO.convert("L")
     assert np.array_equal(np.asarray(adjusted(grey, {"saturation": 100})), np.asarray(grey))
+
+
+def test_canvas_and_padding_keep_exactly_the_background_colour_when_the_picture_is_adjusted() -> None:
+    source = io.BytesIO()
+    PHOTO.save(source, "PNG")
+    operations = {
+        "padding": "10%",
+        "background": {"color": "#336699"},
+        "adjustments": {"exposure": 60, "contrast": -40, "saturation": 50, "sharpness": 100},
+    }
+    request = parse_edit_request(
+        {"input": "https://example.test/in.png", "operations": operations, "output": {"format": "png"}}
+    )
+    result = np.asarray(Image.open(io.BytesIO(render(source.getvalue(), request).data)).convert("RGB"))
+    assert (result[:7] == (0x33, 0x66, 0x99)).all() and (result[:, :9] == (0x33, 0x66, 0x99)).all()
+    assert (result[-7:] == (0x33, 0x66, 0x99)).all() and (result[:, -9:] == (0x33, 0x66, 0x99)).all()
+    inside = result[8:-8, 10:-10].astype(np.float64)
+    assert inside.mean() > np.asarray(PHOTO, dtype=np.float64).mean() + 10  # the picture did brighten

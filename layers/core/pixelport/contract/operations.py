@@ -217,6 +217,15 @@ def _padding(value: Any) -> str:
 Padding = Annotated[str, PlainValidator(_padding)]
 
 
+def padding_percentages(value: str) -> tuple[float, float]:
+    """A valid `padding` as (vertical, horizontal) percentages; one value is both."""
+    match = _PADDING.match(value)
+    if not match:
+        raise ValueError(f"not a valid padding: {value!r}")
+    vertical, horizontal = match.groups()
+    return float(vertical), float(horizontal if horizontal is not None else vertical)
+
+
 class Privacy(StrictModel):
     blur_car_plate: bool = False
     identity_crop: bool = False

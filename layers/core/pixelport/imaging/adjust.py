@@ -10,7 +10,8 @@ relative to the image and skipped at 0, so 0 leaves every pixel as it was. The c
 - sharpness (0..100): unsharp mask of radius `SHARPEN_RADIUS` pixels adding 2 * v percent of the
   detail (+100 adds twice the difference between the image and its Gaussian blur).
 
-Results are clipped to 0..255. Alpha is never touched.
+Results are clipped to 0..255. Alpha is never touched, nor are canvas and padding: they keep exactly
+the background colour.
 """
 
 from __future__ import annotations
@@ -61,7 +62,8 @@ def sharpness(image: Image.Image, value: int) -> Image.Image:
     return image.filter(ImageFilter.UnsharpMask(radius=SHARPEN_RADIUS, percent=2 * value, threshold=0))
 
 
-ADJUSTMENTS: tuple[tuple[str, Callable[[Image.Image, int], Image.Image]], ...] = (
+Adjustment = Callable[[Image.Image, int], Image.Image]
+ADJUSTMENTS: tuple[tuple[str, Adjustment], ...] = (
     ("exposure", exposure),
     ("contrast", contrast),
     ("saturation", saturation),
@@ -69,13 +71,8 @@ ADJUSTMENTS: tuple[tuple[str, Callable[[Image.Image, int], Image.Image]], ...] =
 )
 
 
-def adjust(image: Image.Image, ctx: Context) -> Image.Image:
-    asked = ctx.request.operations.adjustments
-    if asked is None:
-        return image
-    todo = [(fn, getattr(asked, name)) for name, fn in ADJUSTMENTS if getattr(asked, name) != 0]
-    if not todo:
-        return image
+def adjusted(image: Image.Image, todo: list[tuple[Adjustment, int]]) -> Image.Image:
+    """`image` with every adjustment of `todo` applied to its colour channels, alpha as it was."""
     alpha = image.getchannel("A") if image.mode in ("LA", "RGBA") else None
     colour = image.convert(image.mode[:-1]) if alpha is not None else image
     for fn, value in todo:
@@ -84,4 +81,22 @@ def adjust(image: Image.Image, ctx: Context) -> Image.Image:
         return colour
     out = colour.convert(image.mode)
     out.putalpha(alpha)
+    return out
+
+
+def adjust(image: Image.Image, ctx: Context) -> Image.Image:
+    """The adjustments, on the picture only: canvas and padding keep exactly the background colour
+    (and do not weigh in the mean grey that contrast pivots on)."""
+    asked = ctx.request.operations.adjustments
+    if asked is None:
+        return image
+    todo = [(fn, getattr(asked, name)) for name, fn in ADJUSTMENTS if getattr(asked, name) != 0]
+    if not todo:
+        return image
+    layout = ctx.layout
+    if not layout.pads:
+        return adjusted(image, todo)
+    (x, y), (w, h) = layout.offset, layout.window
+    out = image.copy()
+    out.paste(adjusted(image.crop((x, y, x + w, y + h)), todo), (x, y))
     return out

@@ -8,14 +8,12 @@ scaled uniformly: a fit crops, leaves room, or lets one side differ from the box
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from typing import Literal
 
-from pixelport.contract.operations import CropFit, Resizing, percent
+from pixelport.contract.operations import CropFit, Resizing, padding_percentages, percent
 
 Size = tuple[int, int]
-_PADDING = re.compile(r"(\d+(?:\.\d+)?)%")
 
 
 @dataclass(frozen=True)
@@ -63,20 +61,15 @@ def contain(source: Size, box: Size) -> Size:
     return min(bw, nearest(w * scale)), min(bh, nearest(h * scale))
 
 
-def padding_fractions(padding: str) -> tuple[float, float]:
-    """`"10%"` or `"5% 25%"` (top and bottom, left and right) as (vertical, horizontal) fractions of
-    the canvas, each applied on both sides of its axis (as CSS's two-value padding)."""
-    values = [float(v) / 100 for v in _PADDING.findall(padding)]
-    return (values[0], values[-1])
-
-
 def inner_box(canvas: Size, padding: str) -> Size:
-    """The part of `canvas` left to the image by `padding` (at least one pixel each way)."""
-    vertical, horizontal = padding_fractions(padding)
+    """The part of `canvas` left to the image by `padding`: `"10%"` or `"5% 25%"` (top and bottom, then
+    left and right) of the canvas's height and width, on both sides of each axis as CSS's two-value
+    padding; at least one pixel each way."""
+    vertical, horizontal = padding_percentages(padding)
     w, h = canvas
     return (
-        max(1, w - 2 * math.floor(w * horizontal + 0.5)),
-        max(1, h - 2 * math.floor(h * vertical + 0.5)),
+        max(1, w - 2 * math.floor(w * horizontal / 100 + 0.5)),
+        max(1, h - 2 * math.floor(h * vertical / 100 + 0.5)),
     )
 
 
@@ -100,18 +93,14 @@ def _sized(source: Size, resizing: Resizing) -> tuple[Size, Size] | None:
         if fit == "bounds":
             return contain(source, box), contain(source, box)
         return contain(source, box), box  # canvas
-    if fit == "crop":  # one side given: the other side stays as it is
+    # one side given in pixels, the other "auto"
+    if fit == "crop":  # the other side stays as it is
         box = (width, h) if isinstance(width, int) else (w, int(height))
         return cover(source, box), box
-    # one side given, any other fit: the other side follows the aspect ratio
-    size = (
-        (int(width), nearest(h * int(width) / w))
-        if isinstance(width, int)
-        else (
-            nearest(w * int(height) / h),
-            int(height),
-        )
-    )
+    if isinstance(width, int):  # any other fit: the other side follows the aspect ratio
+        size = (width, nearest(h * width / w))
+    else:
+        size = (nearest(w * int(height) / h), int(height))
     return size, size
 
 

@@ -16,14 +16,19 @@ def canvas_mode(mode: str, fill: tuple[int, int, int, int]) -> str:
     return ("LA" if alpha else "L") if grey else ("RGBA" if alpha else "RGB")
 
 
+def in_mode(fill: tuple[int, int, int, int], mode: str) -> tuple[int, ...]:
+    """`fill` (RGBA) as a pixel of `mode`, which `canvas_mode` chose to hold it."""
+    r, g, b, a = fill
+    return {"L": (r,), "LA": (r, a), "RGB": (r, g, b), "RGBA": fill}[mode]
+
+
 def pad(image: Image.Image, ctx: Context) -> Image.Image:
     layout = ctx.layout
     if not layout.pads:
         return image
     fill = ctx.fill(has_alpha=image.mode in ("LA", "RGBA"))
     mode = canvas_mode(image.mode, fill)
-    colour = (fill[0], fill[3]) if mode == "LA" else fill[0] if mode == "L" else fill[: len(mode)]
-    canvas = Image.new(mode, layout.canvas, colour)
+    canvas = Image.new(mode, layout.canvas, in_mode(fill, mode))
     # Pasted, not composited: the image keeps its own alpha, which flatten_alpha resolves later.
     canvas.paste(image.convert(mode), layout.offset)
     return canvas
