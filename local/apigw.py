@@ -58,6 +58,27 @@ def routes_from(template: Template) -> list[Route]:
     return sorted(found, key=lambda r: (r.greedy, r.path.count("{"), -len(r.path)))
 
 
+def binary_media_types(template: Template) -> list[str]:
+    """The REST API's BinaryMediaTypes ("~1" is how a "/" is written there)."""
+    found: list[str] = []
+    for api in template.of_type("AWS::Serverless::Api").values():
+        found += [str(t).replace("~1", "/") for t in api.get("Properties", {}).get("BinaryMediaTypes", [])]
+    return found
+
+
+def is_binary(content_type: str | None, binary_types: list[str]) -> bool:
+    """As API Gateway decides: the request's media type against the list, `*` matching any part."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    if not media:
+        return False
+    kind, _, sub = media.partition("/")
+    for pattern in binary_types:
+        p_kind, _, p_sub = pattern.lower().partition("/")
+        if p_kind in ("*", kind) and p_sub in ("*", sub):
+            return True
+    return False
+
+
 def match(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
     for route in routes:
         params = route.matches(method, path)

@@ -25,14 +25,15 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 from botocore.exceptions import ClientError
-from moto.server import ThreadedMotoServer
 
 from local.apigw import (
     INTEGRATION_TIMEOUT_SECONDS,
     MAX_PAYLOAD_BYTES,
     GatewayAnswer,
     Route,
+    binary_media_types,
     gateway_response,
+    is_binary,
     match,
     proxy_answer,
     proxy_event,
@@ -41,6 +42,7 @@ from local.apigw import (
 from local.events import AsyncInvoker, SqsPoller
 from local.resources import REGION, LocalNames, create_resources, s3_event_queue
 from local.runtime import FunctionError, FunctionRuntime
+from local.s3_post_policy import PolicyCheckingMotoServer
 from local.schedule import ScheduleError, Scheduler, override_from, schedules
 from local.template import Template
 
@@ -77,7 +79,8 @@ class Stack:
         # A schedule the stack cannot play stops it before anything starts.
         self.schedules = schedules(self.template, override_from(os.environ))
         moto_port = free_port()
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=moto_port, verbose=False)
+        secrets = {FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]: FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
+        self.moto = PolicyCheckingMotoServer("127.0.0.1", moto_port, secrets)
         self.moto.start()
         self.endpoint = f"http://127.0.0.1:{moto_port}"
         os.environ.update(FAKE_CREDENTIALS)
@@ -113,6 +116,7 @@ class Stack:
 
         self._start_event_sources(resolver)
         self.routes = routes_from(self.template)
+        self.binary_types = binary_media_types(self.template)
         self.results_bucket = self._results_bucket()
         self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler_class())
         self.server.daemon_threads = True
@@ -213,6 +217,7 @@ class Stack:
         body: bytes,
         peer: str,
     ) -> GatewayAnswer:
+        content_type = next((v[-1] for k, v in headers.items() if k.lower() == "content-type"), None)
         event = proxy_event(
             route=route,
             params=params,
@@ -223,6 +228,7 @@ class Stack:
             body=body,
             host=f"127.0.0.1:{self.port}",
             source_ip=peer,
+            binary=is_binary(content_type, self.binary_types),
         )
         try:
             response = self.runtimes[route.function].invoke(event, timeout=INTEGRATION_TIMEOUT_SECONDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -19,10 +20,11 @@ from pixelport import aws, settings
 from pixelport.auth import authenticate
 from pixelport.contract.limits import limits
 from pixelport.editing import EditService, parse_body
-from pixelport.errors import INTERNAL, ROUTE_NOT_FOUND, TASK_NOT_FOUND, PixelportError
+from pixelport.errors import BODY_NOT_JSON, INTERNAL, ROUTE_NOT_FOUND, TASK_NOT_FOUND, PixelportError
 from pixelport.observability import count_failure
 from pixelport.responses import async_payload, edit_result
 from pixelport.tasks import Status, Task, TaskStore
+from pixelport.uploads import read_upload
 
 logger = Logger()
 tracer = Tracer()
@@ -93,16 +95,45 @@ def finished_response(task: Task) -> Response[str]:
 def edit() -> Response[str]:
     started = time.monotonic()
     task = service().submit(parse_body(app.current_event.body), account=account(), request_id=request_id())
+    return finished_response(wait_for(task, started))
+
+
+def wait_for(task: Task, started: float) -> Task:
+    """The sync routes wait for the task within the sync window (SPEC 2.1) and the function's time."""
     window = limits().sync_wait_seconds - (time.monotonic() - started)
     remaining = app.lambda_context.get_remaining_time_in_millis() / 1000 - 1.0
-    task = service().wait(task, deadline=time.monotonic() + min(window, remaining))
-    return finished_response(task)
+    return service().wait(task, deadline=time.monotonic() + min(window, remaining))
+
+
+@app.post("/v1/image/edit/upload")
+@tracer.capture_method
+def edit_upload() -> Response[str]:
+    started = time.monotonic()
+    event = app.current_event
+    raw = event.body or ""
+    try:
+        body = base64.b64decode(raw, validate=True) if event.is_base64_encoded else raw.encode("utf-8")
+    except ValueError:
+        raise PixelportError(BODY_NOT_JSON, "the request body is not valid base64") from None
+    upload = read_upload(body, event.get_header_value("content-type"))
+    task = service().submit_upload(upload, account=account(), request_id=request_id())
+    return finished_response(wait_for(task, started))
+
+
+@app.post("/v1/image/edit/upload/url")
+@tracer.capture_method
+def edit_upload_url() -> Response[str]:
+    body = parse_body(app.current_event.body)
+    task, slot = service().open_upload(body, account=account(), request_id=request_id())
+    return json_response(
+        200, {"data": {**async_payload(task, result_url(task.id)), "upload": slot.payload()}}
+    )
 
 
 @app.post("/v1/image/edit/async")
 @tracer.capture_method
 def edit_async() -> Response[str]:
-    task = service().submit(parse_body(app.current_event.body), account=account(), request_id=request_id())
+    task = service().accept(parse_body(app.current_event.body), account=account(), request_id=request_id())
     return json_response(200, {"data": async_payload(task, result_url(task.id))})
 
 

@@ -208,7 +208,7 @@ def test_operation_needing_a_model_is_422_saying_so(aws: LocalNames) -> None:
 
 # --- accepted requests ---------------------------------------------------------------------------
 @pytest.mark.usefixtures("allow_loopback")
-def test_async_edit_creates_an_accepted_task_and_stages_the_input(
+def test_async_edit_creates_an_accepted_task_and_leaves_the_fetch_to_the_processor(
     aws: LocalNames, images: LocalHTTPServer
 ) -> None:
     body = {"input": images.url("/photo.png"), "operations": {}}
@@ -221,9 +221,10 @@ def test_async_edit_creates_an_accepted_task_and_stages_the_input(
     assert data["result_url"] == (
         f"https://abcdef1234.execute-api.us-east-1.amazonaws.com/prod/v1/image/edit/async/{data['id']}"
     )
-    assert staged_inputs(aws) == [f"inputs/{data['id']}"]
-    staged = boto3.client("s3").get_object(Bucket=aws.bucket("IngestBucket"), Key=f"inputs/{data['id']}")
-    assert staged["Body"].read() == png_bytes()
+    assert staged_inputs(aws) == []
+    assert images.requests == []  # SPEC 2.2 (decided): the answer comes before any fetch
+    staged = boto3.client("s3").get_object(Bucket=aws.bucket("IngestBucket"), Key=f"requests/{data['id']}")
+    assert staged["Body"].read() == b""
 
 
 @pytest.mark.usefixtures("allow_loopback")

@@ -52,7 +52,7 @@ def submit_async(url: str, output: Any = None) -> int:
 
 
 def process(names: LocalNames, task_id: int) -> dict[str, Any]:
-    event = s3_event(names.bucket("IngestBucket"), f"inputs/{task_id}")
+    event = s3_event(names.bucket("IngestBucket"), f"requests/{task_id}")
     return invoke(processor.lambda_handler, event, timeout=300)
 
 
@@ -169,7 +169,7 @@ def test_an_unexpected_failure_is_retried_then_settled_as_error_by_the_failure_d
             "condition": "RetriesExhausted",
             "approximateInvokeCount": 3,
         },
-        "requestPayload": s3_event(aws.bucket("IngestBucket"), f"inputs/{task_id}"),
+        "requestPayload": s3_event(aws.bucket("IngestBucket"), f"requests/{task_id}"),
         "responsePayload": {"errorMessage": "simulated outage", "errorType": "RuntimeError"},
     }
     sqs_event = {

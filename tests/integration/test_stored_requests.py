@@ -64,7 +64,7 @@ def submit_async(url: str) -> int:
 
 def process(names: LocalNames, task_id: int) -> dict[str, Any]:
     return invoke(
-        processor.lambda_handler, s3_event(names.bucket("IngestBucket"), f"inputs/{task_id}"), timeout=300
+        processor.lambda_handler, s3_event(names.bucket("IngestBucket"), f"requests/{task_id}"), timeout=300
     )
 
 

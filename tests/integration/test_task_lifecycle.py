@@ -78,7 +78,7 @@ def submit(url: str) -> int:
 
 
 def process(names: LocalNames, task_id: int) -> dict[str, Any]:
-    event = s3_event(names.bucket("IngestBucket"), f"inputs/{task_id}")
+    event = s3_event(names.bucket("IngestBucket"), f"requests/{task_id}")
     return invoke(processor.lambda_handler, event, timeout=300)
 
 
@@ -115,7 +115,7 @@ def failure_record(names: LocalNames, task_id: int, *, receive_count: int) -> di
             "condition": "RetriesExhausted",
             "approximateInvokeCount": 3,
         },
-        "requestPayload": s3_event(names.bucket("IngestBucket"), f"inputs/{task_id}"),
+        "requestPayload": s3_event(names.bucket("IngestBucket"), f"requests/{task_id}"),
         "responsePayload": {"errorMessage": "Runtime exited", "errorType": "Runtime.ExitError"},
     }
     return {

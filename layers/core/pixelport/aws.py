@@ -21,7 +21,8 @@ _CONFIG = Config(
 
 @cache
 def s3() -> S3Client:
-    return boto3.client("s3", config=_CONFIG)
+    # SigV4 for presigned POSTs too (boto3 would sign them with SigV2, which newer buckets refuse).
+    return boto3.client("s3", config=_CONFIG.merge(Config(signature_version="s3v4")))
 
 
 @cache

@@ -1,7 +1,9 @@
-"""The API side of an edit: validate, fetch the input, create the task, stage the bytes, wait.
+"""The API side of an edit: validate, create the task, and hand its input to the processor.
 
-Runs in the API function, which never imports Pillow: the input is only sniffed here; the
-processor decodes it.
+The sync route fetches the input here (a refused source answers before any task exists) and stages
+the bytes; the async route answers at once, after validating only, and leaves the fetch to the
+processor (staging.Staged.REQUEST). Both give the same errors for the same source: one fetch, one
+sniff. Runs in the API function, which never imports Pillow: the input is only sniffed here.
 """
 
 from __future__ import annotations
@@ -12,13 +14,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import ValidationError
+
+from pixelport import tasks
 from pixelport.capabilities import unsupported
-from pixelport.contract.edit import EditRequest, check_edit_request
+from pixelport.contract.base import details_from
+from pixelport.contract.edit import EditCheck, EditRequest, UploadEdit, check_edit_request
 from pixelport.contract.limits import limits
 from pixelport.contract.references import StorageRef
+from pixelport.contract.upload import UploadSlotRequest
 from pixelport.errors import (
     BODY_NOT_JSON,
     BODY_TOO_LARGE,
+    INPUT_TOO_LARGE,
     INTERNAL,
     Details,
     PixelportError,
@@ -28,8 +36,10 @@ from pixelport.errors import (
 from pixelport.sniff import media_type, require_image
 from pixelport.sources.network_guard import policy_from_env
 from pixelport.sources.url import Fetched, fetch
-from pixelport.staging import input_key
+from pixelport.staging import Staged, input_key, staged_key
 from pixelport.tasks import Task, TaskStore
+from pixelport.upload_slots import UploadSlot, presign_upload
+from pixelport.uploads import Upload
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -58,18 +68,56 @@ def _storages_not_connected(refs: Mapping[str, StorageRef]) -> Details:
     return {path: [f"storage '{ref.storage}' is not connected to this account"] for path, ref in refs.items()}
 
 
-def validate_edit(body: Any) -> EditRequest:
-    """The request, or one 422 listing every problem of it (SPEC 1): the contract's, the operations this
-    deployment cannot do, and the storages the account does not have."""
-    check = check_edit_request(body)
-    problems = merge_details(
+def _problems(check: EditCheck) -> Details:
+    """Every problem of a request (SPEC 1): the contract's, the operations this deployment cannot do,
+    and the storages the account does not have."""
+    return merge_details(
         check.errors,
         *(unsupported(block) for block in check.operations),
         _storages_not_connected(check.storage_refs),
     )
-    if problems:
+
+
+def validate_edit(body: Any) -> EditRequest:
+    """The request, or one 422 listing every problem of it."""
+    check = check_edit_request(body)
+    if problems := _problems(check):
         raise ValidationFailed(problems)
-    assert check.request is not None
+    assert isinstance(check.request, EditRequest)
+    return check.request
+
+
+def validate_upload_slot(body: Any) -> UploadSlotRequest:
+    """The presigned route's body: `file` and `data` checked together, in one 422."""
+    problems: Details = {}
+    try:
+        found: UploadSlotRequest | None = UploadSlotRequest.model_validate(body)
+    except ValidationError as exc:
+        found, problems = None, details_from(exc)
+    data = body.get("data") if isinstance(body, dict) else None
+    if isinstance(data, dict):
+        try:
+            validate_upload_data(data)
+        except ValidationFailed as exc:
+            problems = merge_details(problems, exc.details)
+    if problems or found is None:
+        raise ValidationFailed(problems)
+    return found
+
+
+def validate_upload_data(data: Any) -> UploadEdit:
+    """An upload's `data` part, or one 422 listing every problem of it, each path under `data.`."""
+    if isinstance(data, dict) and "input" in data:
+        problems: Details = {"input": ["not accepted in an upload: the file part is the input"]}
+        data = {k: v for k, v in data.items() if k != "input"}
+    else:
+        problems = {}
+    check = check_edit_request(data, UploadEdit)
+    if problems := merge_details(problems, _problems(check)):
+        raise ValidationFailed(
+            {f"data.{path}" if path else "data": messages for path, messages in problems.items()}
+        )
+    assert isinstance(check.request, UploadEdit)
     return check.request
 
 
@@ -86,7 +134,7 @@ class EditService:
         return fetch(url, policy=policy_from_env(), limits=limits())
 
     def submit(self, body: dict[str, Any], *, account: str, request_id: str = "") -> Task:
-        """Everything that can be refused is refused here, before a task exists."""
+        """The sync route: everything that can be refused is refused here, before a task exists."""
         request = validate_edit(body)
         source = request.source
         assert not isinstance(source, StorageRef)
@@ -95,17 +143,51 @@ class EditService:
         task = self.store.create(
             account=account, request=body, source_name=fetched.name, request_id=request_id
         )
+        self._stage(task, input_key(task.id), fetched.data, media_type(fetched.data))
+        return task
+
+    def accept(self, body: dict[str, Any], *, account: str, request_id: str = "") -> Task:
+        """The async route (SPEC 2.2, decided): validate the body only; the processor fetches the source
+        and ends the task ERROR with the sync route's code and message if the source fails."""
+        validate_edit(body)
+        task = self.store.create(account=account, request=body, source_name="", request_id=request_id)
+        self._stage(task, staged_key(Staged.REQUEST, task.id), b"", "application/octet-stream")
+        return task
+
+    def submit_upload(self, upload: Upload, *, account: str, request_id: str = "") -> Task:
+        """The multipart route (SPEC 2.4): the file is the input, `data` the request without `input`."""
+        validate_upload_data(upload.data)
+        if len(upload.file) > limits().max_input_bytes:
+            raise PixelportError(INPUT_TOO_LARGE, f"input is larger than {limits().max_input_bytes} bytes")
+        require_image(upload.file)
+        task = self.store.create(
+            account=account, request=upload.data, source_name=upload.filename, request_id=request_id
+        )
+        self._stage(task, input_key(task.id), upload.file, media_type(upload.file))
+        return task
+
+    def open_upload(self, body: Any, *, account: str, request_id: str = "") -> tuple[Task, UploadSlot]:
+        """The presigned route: a task waiting for its upload, and the slot to upload into."""
+        slot_request = validate_upload_slot(body)
+        task = self.store.create(
+            account=account,
+            request=slot_request.data,
+            source_name=slot_request.file.name,
+            request_id=request_id,
+        )
         try:
-            self.s3.put_object(
-                Bucket=self.ingest_bucket,
-                Key=input_key(task.id),
-                Body=fetched.data,
-                ContentType=media_type(fetched.data),
-            )
+            slot = presign_upload(self.s3, self.ingest_bucket, task.id, slot_request.file, now=tasks.now())
+        except Exception:
+            self.store.fail_unfinished(task.id, PixelportError(INTERNAL, "the upload could not be prepared"))
+            raise
+        return task, slot
+
+    def _stage(self, task: Task, key: str, data: bytes, content_type: str) -> None:
+        try:
+            self.s3.put_object(Bucket=self.ingest_bucket, Key=key, Body=data, ContentType=content_type)
         except Exception:
             self.store.fail_unfinished(task.id, PixelportError(INTERNAL, "the input could not be staged"))
             raise
-        return task
 
     def wait(self, task: Task, *, deadline: float) -> Task:
         """Poll the task until it ends or the deadline passes; answers the latest state."""

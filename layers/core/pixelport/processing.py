@@ -5,19 +5,18 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import unquote_plus
 
 from aws_lambda_powertools import Logger
 
-from pixelport.contract.edit import EditRequest, parse_accepted_request
-from pixelport.contract.limits import limits
-from pixelport.errors import INPUT_TOO_LARGE, PROCESSING_FAILED, PixelportError, ValidationFailed
+from pixelport.contract.edit import Edit, parse_accepted_request
+from pixelport.errors import PROCESSING_FAILED, PixelportError, ValidationFailed
 from pixelport.formats import OUTPUT_FORMATS
 from pixelport.imaging.pipeline import render
 from pixelport.lease import LEASE_SECONDS, LeaseKeeper
 from pixelport.naming import output_name
 from pixelport.results import store_tmp
-from pixelport.staging import task_id_from_key
+from pixelport.sources.staged import read_input
+from pixelport.staging import StagedKey, parse_staged_key
 from pixelport.tasks import Claimed, Task, TaskStore
 
 if TYPE_CHECKING:
@@ -50,10 +49,11 @@ class Processor:
     results_base_url: str
 
     def handle(self, bucket: str, key: str) -> Outcome:
-        task_id = task_id_from_key(key)
-        if task_id is None:
+        staged = parse_staged_key(key)
+        if staged is None:
             logger.warning("ignoring an object that is not a staged input", extra={"key": key})
             return Outcome(None, "skipped")
+        task_id = staged.task_id
         claim = self.store.claim(task_id, lease_seconds=LEASE_SECONDS)
         if not isinstance(claim, Claimed):
             if claim.reason == "busy":
@@ -67,7 +67,7 @@ class Processor:
         started = time.monotonic()
         try:
             with LeaseKeeper(self.store, task):
-                return self._run(task, bucket, unquote_plus(key), started)
+                return self._run(task, bucket, staged, started)
         except PixelportError as exc:
             self.store.fail(task, exc)
             logger.info("task failed", extra={"task_id": task_id, "error_code": exc.kind.code})
@@ -79,7 +79,7 @@ class Processor:
             raise
 
     @staticmethod
-    def _stored_request(task: Task) -> EditRequest:
+    def _stored_request(task: Task) -> Edit:
         try:
             return parse_accepted_request(task.request)
         except ValidationFailed as exc:
@@ -94,14 +94,12 @@ class Processor:
                 "one; please submit it again",
             ) from None
 
-    def _run(self, task: Task, bucket: str, key: str, started: float) -> Outcome:
-        obj = self.s3.get_object(Bucket=bucket, Key=key)
-        if obj["ContentLength"] > limits().max_input_bytes:
-            raise PixelportError(INPUT_TOO_LARGE, f"input is larger than {limits().max_input_bytes} bytes")
-        data = obj["Body"].read()
+    def _run(self, task: Task, bucket: str, staged: StagedKey, started: float) -> Outcome:
         request = self._stored_request(task)
+        source = read_input(self.s3, bucket, staged, source_url=str(task.request.get("input", "")))
+        data = source.data
         rendered = render(data, request)
-        name = output_name(task.source_name, rendered.format)
+        name = output_name(source.name or task.source_name, rendered.format)
         location = store_tmp(
             self.s3,
             bucket=self.results_bucket,

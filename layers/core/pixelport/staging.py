@@ -1,19 +1,50 @@
-"""Where the API stages an input for the processor: s3://<ingest bucket>/inputs/<task id>."""
+"""The ingest bucket's keys: how a task's input reaches the processor. Every one of them triggers it
+(template.yaml: one S3 notification per prefix).
+
+- `inputs/<task id>`: bytes the API fetched or received (the sync route, the multipart upload).
+- `requests/<task id>`: an empty object asking the processor to fetch the task's input URL itself
+  (the async route, which answers before any fetch).
+- `uploads/<task id>`: bytes the client uploaded with a presigned POST.
+"""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import unquote_plus
 
-INPUTS_PREFIX = "inputs/"
-_INPUT_KEY = re.compile(r"^inputs/(\d{1,20})$")
+
+class Staged(StrEnum):
+    INPUT = "inputs"
+    REQUEST = "requests"
+    UPLOAD = "uploads"
+
+
+INPUTS_PREFIX = f"{Staged.INPUT}/"
+_KEY = re.compile(r"^(inputs|requests|uploads)/([0-9]{1,20})$")
+
+
+@dataclass(frozen=True)
+class StagedKey:
+    kind: Staged
+    task_id: int
+
+
+def staged_key(kind: Staged, task_id: int) -> str:
+    return f"{kind}/{task_id}"
 
 
 def input_key(task_id: int) -> str:
-    return f"{INPUTS_PREFIX}{task_id}"
+    return staged_key(Staged.INPUT, task_id)
+
+
+def parse_staged_key(key: str) -> StagedKey | None:
+    """What an ingest object is; S3 event keys arrive URL-encoded."""
+    match = _KEY.match(unquote_plus(key))
+    return StagedKey(Staged(match.group(1)), int(match.group(2))) if match else None
 
 
 def task_id_from_key(key: str) -> int | None:
-    """The task of a staged input; S3 event keys arrive URL-encoded."""
-    match = _INPUT_KEY.match(unquote_plus(key))
-    return int(match.group(1)) if match else None
+    staged = parse_staged_key(key)
+    return staged.task_id if staged else None

@@ -1,4 +1,5 @@
-"""`EditRequest`, the body of POST /v1/image/edit (and /async), and its single parse entry point."""
+"""`EditRequest`, the body of POST /v1/image/edit (and /async); `UploadEdit`, the `data` part of an
+upload (SPEC 2.4); and their single parse entry point."""
 
 from __future__ import annotations
 
@@ -32,6 +33,16 @@ class EditRequest(StrictModel):
         return parse_input(self.input)
 
 
+class UploadEdit(StrictModel):
+    """An upload's `data` part: an edit request without `input` (the uploaded file is the input)."""
+
+    operations: Operations
+    output: Output = OutputOptions()
+
+
+Edit = EditRequest | UploadEdit
+
+
 @dataclass(frozen=True)
 class EditCheck:
     """A body checked against the contract.
@@ -42,20 +53,22 @@ class EditCheck:
     request in the one 422.
     """
 
-    request: EditRequest | None
+    request: Edit | None
     errors: Details
     operations: tuple[Operations, ...]  # the whole block, or each of its blocks that is valid alone
     storage_refs: dict[str, StorageRef]  # by field path: "input", "output.destination"
 
 
-def check_edit_request(body: Any) -> EditCheck:
+def check_edit_request(body: Any, model: type[Edit] = EditRequest) -> EditCheck:
     try:
-        request = EditRequest.model_validate(body)
+        request: Edit = model.model_validate(body)
     except ValidationError as exc:
         raw = body if isinstance(body, dict) else {}
         return EditCheck(None, details_from(exc), _valid_blocks(raw.get("operations")), _valid_refs(raw))
     errors = output_rule_errors(request.output) | operation_rule_errors(request.operations)
-    refs = {"input": request.source, "output.destination": request.output.destination_ref}
+    refs: dict[str, UrlRef | StorageRef | None] = {"output.destination": request.output.destination_ref}
+    if isinstance(request, EditRequest):
+        refs = {"input": request.source, **refs}
     return EditCheck(
         request=None if errors else request,
         errors=errors,
@@ -67,17 +80,21 @@ def check_edit_request(body: Any) -> EditCheck:
 def parse_edit_request(body: Any) -> EditRequest:
     """Validate a decoded JSON body; raises `ValidationFailed` (422, code 9000) naming every bad field."""
     check = check_edit_request(body)
-    if check.request is None:
+    if not isinstance(check.request, EditRequest):
         raise ValidationFailed(check.errors)
     return check.request
 
 
-def parse_accepted_request(body: Any) -> EditRequest:
-    """A request this service accepted earlier (a stored task) read back: configurable length limits,
-    which a deploy may have lowered since, are not applied again. `ValidationFailed` now means the
-    contract itself changed under the task."""
+def parse_accepted_request(body: Any) -> Edit:
+    """A request this service accepted earlier (a stored task) read back: an edit request, or an
+    upload's `data` (which never has `input`). Configurable length limits, which a deploy may have
+    lowered since, are not applied again; `ValidationFailed` now means the contract itself changed."""
+    model: type[Edit] = EditRequest if isinstance(body, dict) and "input" in body else UploadEdit
     with accepted_request():
-        return parse_edit_request(body)
+        check = check_edit_request(body, model)
+    if check.request is None:
+        raise ValidationFailed(check.errors)
+    return check.request
 
 
 def _valid_blocks(operations: Any) -> tuple[Operations, ...]:

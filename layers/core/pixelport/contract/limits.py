@@ -25,6 +25,9 @@ class Limits(BaseModel):
     max_input_megapixels: float = Field(100.0, gt=0)
     max_output_megapixels: float = Field(100.0, gt=0)
     max_request_body_bytes: int = Field(64 * 1024, ge=1024)
+    # A multipart upload reaches the function base64-encoded inside a 6 MB Lambda event: about 4.7 MB of
+    # file at most. Larger files go through the presigned upload.
+    max_upload_body_bytes: int = Field(4_500_000, ge=1024, le=4_600_000)
     max_redirects: int = Field(5, ge=0, le=20)
     connect_timeout_seconds: float = Field(5.0, gt=0)
     fetch_timeout_seconds: float = Field(20.0, gt=0)

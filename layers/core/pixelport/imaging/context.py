@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pixelport.contract.edit import EditRequest
+from pixelport.contract.edit import Edit
 from pixelport.contract.output import CmykColorSpace
 from pixelport.formats import OutputFormatName
 from pixelport.imaging.geometry import Layout
@@ -18,7 +18,7 @@ TRANSPARENT: RGBA = (0, 0, 0, 0)
 
 @dataclass(frozen=True)
 class Context:
-    request: EditRequest
+    request: Edit
     decoded: Decoded
     layout: Layout
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from PIL import Image
 
-from pixelport.contract.edit import EditRequest
+from pixelport.contract.edit import Edit
 from pixelport.contract.limits import limits
 from pixelport.errors import OUTPUT_TOO_MANY_PIXELS, PixelportError
 from pixelport.formats import INPUT_FORMATS, OUTPUT_FORMATS, ImageFormat, OutputFormatName
@@ -93,14 +93,14 @@ def kept_cmyk(decoded: Decoded, result: Image.Image, ctx: Context) -> tuple[Imag
     return to_cmyk_with(result, cmyk.profile), cmyk.profile
 
 
-def layout_for(request: EditRequest, size: Size) -> Layout:
+def layout_for(request: Edit, size: Size) -> Layout:
     ops = request.operations
     layout = plan(size, ops.resizing, ops.padding)
     refuse_too_many_pixels(layout.canvas)
     return layout
 
 
-def render(data: bytes, request: EditRequest) -> Rendered:
+def render(data: bytes, request: Edit) -> Rendered:
     decoded = decode(data, lambda size: decode_size(layout_for(request, size)))
     ctx = Context(request, decoded, layout_for(request, decoded.size))
     image = decoded.image

@@ -1,0 +1,49 @@
+"""The body of POST /v1/image/edit/upload/url (SPEC 2.4 extension): the file the client will upload
+straight to S3, and `data`, the edit request without `input` (validated as an upload's `data`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, field_validator
+
+from pixelport.contract.base import StrictModel
+from pixelport.contract.limits import limits
+from pixelport.formats import ACCEPTED_INPUT_NAMES, INPUT_FORMATS, ImageFormat
+
+
+def format_of_name(name: str) -> ImageFormat | None:
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return next((fmt for fmt in INPUT_FORMATS.values() if ext in fmt.extensions), None)
+
+
+class UploadFile(StrictModel):
+    name: str = Field(min_length=1, max_length=255)
+    size: int = Field(ge=1)
+
+    @field_validator("name")
+    @classmethod
+    def _image_name(cls, value: str) -> str:
+        if any(ord(c) < 0x20 or c in "/\\\x7f" for c in value):
+            raise ValueError("must be a file name, without slashes or control characters")
+        if format_of_name(value) is None:
+            raise ValueError(f"must end with the extension of an accepted format ({ACCEPTED_INPUT_NAMES})")
+        return value
+
+    @field_validator("size")
+    @classmethod
+    def _within_limit(cls, value: int) -> int:
+        if value > limits().max_input_bytes:
+            raise ValueError(f"ensure this value is at most {limits().max_input_bytes} (bytes)")
+        return value
+
+    @property
+    def format(self) -> ImageFormat:
+        found = format_of_name(self.name)
+        assert found is not None  # checked by the validator
+        return found
+
+
+class UploadSlotRequest(StrictModel):
+    file: UploadFile
+    data: dict[str, Any]  # an upload's `data`: checked by editing.validate_upload_data

@@ -1,0 +1,64 @@
+"""The processor's side of an input: the bytes behind an ingest-bucket key (staging.py), whichever
+way they came: staged by the API, uploaded by the client, or fetched here for the async route."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pixelport.contract.limits import TEXT_CEILING, limits
+from pixelport.errors import INPUT_TOO_LARGE, PixelportError
+from pixelport.sniff import require_image
+from pixelport.sources.network_guard import policy_from_env
+from pixelport.sources.url import Fetched, fetch
+from pixelport.staging import Staged, StagedKey
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+
+# Object metadata a presigned upload must carry (its POST policy fixes the value): the declared size.
+DECLARED_SIZE_METADATA = "declared-size"
+
+
+@dataclass(frozen=True)
+class InputBytes:
+    data: bytes
+    name: str  # the input's file name, for the output's name; "" when the task already has it
+
+
+def fetch_url(url: str) -> Fetched:
+    """Fetch an accepted request's input: its length was checked on acceptance and a limit lowered
+    since does not apply again (contract.limits.accepted_request); every other rule does."""
+    accepted = limits().model_copy(update={"max_input_url_length": TEXT_CEILING})
+    return fetch(url, policy=policy_from_env(), limits=accepted)
+
+
+def read_input(
+    s3: S3Client,
+    bucket: str,
+    staged: StagedKey,
+    *,
+    source_url: str,
+    fetcher: Callable[[str], Fetched] = fetch_url,
+) -> InputBytes:
+    """The input's bytes; a `PixelportError` (the sync route's code and message) when the source fails."""
+    key = f"{staged.kind}/{staged.task_id}"
+    if staged.kind is Staged.REQUEST:
+        fetched = fetcher(source_url)
+        require_image(fetched.data)
+        return InputBytes(fetched.data, fetched.name)
+    obj = s3.get_object(Bucket=bucket, Key=key)
+    size = obj["ContentLength"]
+    if size > limits().max_input_bytes:
+        raise PixelportError(INPUT_TOO_LARGE, f"input is larger than {limits().max_input_bytes} bytes")
+    declared = obj.get("Metadata", {}).get(DECLARED_SIZE_METADATA)
+    if staged.kind is Staged.UPLOAD and declared is not None and declared.isdigit() and size > int(declared):
+        # S3 refuses this under the upload's POST policy; this is the second line of defence.
+        raise PixelportError(
+            INPUT_TOO_LARGE, f"the upload is {size} bytes, more than the {declared} declared"
+        )
+    data = obj["Body"].read()
+    if staged.kind is Staged.UPLOAD:
+        require_image(data)  # the API sniffed every other input before staging it
+    return InputBytes(data, "")
