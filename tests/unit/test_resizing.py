@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from pixelport.contract import parse_edit_request
-from pixelport.errors import PixelportError
+from pixelport.errors import PixelportError, ValidationFailed
 from pixelport.imaging.geometry import plan
 from pixelport.imaging.pipeline import render
 from tests.support.images import make_image
@@ -249,3 +249,27 @@ def test_the_output_limit_is_checked_on_the_final_size_before_resampling(set_lim
             assert (caught.value.status, caught.value.kind.code) == (413, "4132")
             assert "megapixels" in str(caught.value)
         assert rendered(data, {"resizing": {"width": 100, "height": 100, "fit": "canvas"}}).size == (100, 100)
+
+
+@pytest.mark.parametrize("source", [LANDSCAPE, PORTRAIT, SQUARE, PANORAMA, (4000, 3000), (7, 1999)])
+def test_no_fit_ever_distorts_and_the_window_always_fits(source: tuple[int, int]) -> None:
+    sides: list[Any] = [1, 13, 64, 500, 3000, "auto", "7%", "250%"]
+    fits: list[Any] = ["crop", SMART, "cover", "bounds", "canvas"]
+    for width in sides:
+        for height in sides:
+            for fit in fits:
+                for padding in (None, "10% 30%"):
+                    body = {"resizing": {"width": width, "height": height, "fit": fit}, "padding": padding}
+                    try:
+                        ops = request(body).operations
+                    except ValidationFailed:  # mixed percentages, both "auto": refused by the contract
+                        continue
+                    layout = plan(source, ops.resizing, ops.padding)
+                    (w, h), (sw, sh) = source, layout.scaled
+                    (ww, wh), (cw, ch) = layout.window, layout.canvas
+                    assert ww <= sw and wh <= sh and ww <= cw and wh <= ch, body
+                    assert min(ww, wh, cw, ch) >= 1, body
+                    # uniform scaling: sw = w * s and sh = h * s, each rounded (by at most half a
+                    # pixel), unless a side would be under one pixel and is held at one
+                    if min(w, h) * min(sw / w, sh / h) >= 1:
+                        assert abs(sw * h - sh * w) <= 0.5 * (w + h) + 1e-9, body
