@@ -82,6 +82,19 @@ def test_a_turned_jpeg_is_asked_for_and_reported_upright() -> None:
     assert ssim(reference(out.getvalue(), (225, 300)), output) >= FLOOR
 
 
+def test_a_turned_jpeg_whose_orientation_cannot_be_applied_is_reported_as_decoded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    source = Image.open(io.BytesIO(photo((1600, 1200))))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    out = io.BytesIO()
+    source.save(out, "JPEG", quality=92, exif=exif.tobytes())
+    monkeypatch.setattr("pixelport.imaging.decode._upright", lambda im: im.copy())  # EXIF unreadable
+    decoded = decode(out.getvalue(), lambda size: (size[0] // 4, size[1] // 4))
+    assert decoded.image.size == (400, 300) and decoded.size == (1600, 1200)
+
+
 @pytest.mark.parametrize(
     ("size", "resizing", "out", "box"),
     [

@@ -171,6 +171,8 @@ def _decode(data: bytes, key: str, limit_mp: float, smallest: SizeHint | None = 
         used = icc if icc is not None and converted.profile_status == "converted" else None
         cmyk = CmykSource(normal, used or default_cmyk_profile_bytes())
     size = full_size or image.size
+    if (size[0] - size[1]) * (image.width - image.height) < 0:  # EXIF said turned, but it was not applied
+        size = (size[1], size[0])
     return Decoded(image=image, format=fmt, dpi=dpi, source_mode=source_mode, size=size, cmyk=cmyk)
 
 
