@@ -20,13 +20,11 @@ from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
-from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
-from werkzeug.serving import make_server
 
-WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+from local.wsgi import WsgiApp
+
 # Fields S3 does not require a condition for.
 _UNCONDITIONED = {"policy", "x-amz-signature", "file", "awsaccesskeyid", "signature"}
 
@@ -200,19 +198,3 @@ class PostPolicyEnforcer:
             [("Content-Type", "application/xml"), ("Content-Length", str(len(body)))],
         )
         return [body]
-
-
-class PolicyCheckingMotoServer(ThreadedMotoServer):
-    """moto's threaded server with S3's POST policy check in front of it."""
-
-    def __init__(self, ip_address: str, port: int, secrets: dict[str, str]):
-        super().__init__(ip_address=ip_address, port=port, verbose=False)
-        self._secrets = secrets
-
-    def _server_entry(self) -> None:
-        app = PostPolicyEnforcer(DomainDispatcherApplication(create_backend_app), self._secrets)
-        self._server = make_server(
-            self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
-        )
-        self._server_ready_event.set()
-        self._server.serve_forever()

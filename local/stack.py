@@ -40,9 +40,9 @@ from local.apigw import (
     routes_from,
 )
 from local.events import AsyncInvoker, SqsPoller
+from local.moto_server import LocalMotoServer
 from local.resources import REGION, LocalNames, create_resources, s3_event_queue
 from local.runtime import FunctionError, FunctionRuntime
-from local.s3_post_policy import PolicyCheckingMotoServer
 from local.schedule import ScheduleError, Scheduler, override_from, schedules
 from local.template import Template
 
@@ -80,7 +80,7 @@ class Stack:
         self.schedules = schedules(self.template, override_from(os.environ))
         moto_port = free_port()
         secrets = {FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"]: FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
-        self.moto = PolicyCheckingMotoServer("127.0.0.1", moto_port, secrets)
+        self.moto = LocalMotoServer("127.0.0.1", moto_port, secrets)
         self.moto.start()
         self.endpoint = f"http://127.0.0.1:{moto_port}"
         os.environ.update(FAKE_CREDENTIALS)

@@ -13,6 +13,8 @@ from moto import mock_aws
 
 from local.resources import REGION, LocalNames, create_resources
 from local.template import Template
+from pixelport.tasks import TaskStore
+from tests.support.clock import Clock
 from tests.support.lambdas import reset_handler_caches
 
 TEST_API_KEY = "test-key-0123456789"
@@ -67,6 +69,12 @@ def aws(template: Template, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalNa
 
 
 @pytest.fixture
+def store(aws: LocalNames) -> TaskStore:
+    """The tasks table of the `aws` fixture."""
+    return TaskStore(boto3.client("dynamodb"), aws.table("TasksTable"))
+
+
+@pytest.fixture
 def set_limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
     """Change limits the way a deployment does: PIXELPORT_* environment variables."""
     from pixelport.contract.limits import limits
@@ -83,6 +91,14 @@ def set_limits(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]
 @pytest.fixture
 def allow_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PIXELPORT_ALLOWED_SOURCE_NETWORKS", "127.0.0.0/8")
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    """`pixelport.tasks.now` answered by a clock the test moves: leases and deadlines pass at once."""
+    fake = Clock()
+    monkeypatch.setattr("pixelport.tasks.now", fake)
+    return fake
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -69,6 +69,13 @@ def start_stack(env_extra: dict[str, str]) -> RunningStack:
     raise AssertionError("local stack did not start:\n" + "".join(output[-60:]))
 
 
+def around_traceback(output: str) -> str:
+    """The lines of the first traceback in a stack's output, without the access-log noise around it."""
+    start = output.find(TRACEBACK)
+    lines = output[max(0, start - 500) : start + 6000].splitlines()
+    return "\n".join(line for line in lines if '" 200 -' not in line and "CloudWatchMetrics" not in line)
+
+
 def stop_stack(stack: RunningStack) -> int:
     stack.process.send_signal(signal.SIGINT)
     try:
@@ -85,7 +92,8 @@ def stack() -> Iterator[RunningStack]:
     yield running
     code = stop_stack(running)
     assert code == 0, "".join(running.output[-40:])
-    assert TRACEBACK not in "".join(running.output), "".join(running.output[-80:])
+    output = "".join(running.output)
+    assert TRACEBACK not in output, around_traceback(output)
 
 
 @pytest.fixture(scope="session")

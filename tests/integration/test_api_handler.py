@@ -16,13 +16,9 @@ from PIL import Image
 from functions.api import app as api
 from local.resources import LocalNames
 from tests.support.http_server import LocalHTTPServer
-from tests.support.lambdas import api_event, invoke, response_json
+from tests.support.lambdas import api_event, async_get_event, call_api, response_json
 
 pytestmark = pytest.mark.usefixtures("aws")
-
-
-def call(event: dict[str, Any]) -> dict[str, Any]:
-    return invoke(api.lambda_handler, event, timeout=29)
 
 
 def png_bytes(size: tuple[int, int] = (32, 24)) -> bytes:
@@ -62,7 +58,7 @@ def assert_envelope(response: dict[str, Any], status: int, code: str) -> dict[st
 # --- auth -------------------------------------------------------------------------------------------
 def test_missing_key_is_401_code_111() -> None:
     body = assert_envelope(
-        call(api_event({"input": "https://x.test/a.png", "operations": {}}, key=None)), 401, "111"
+        call_api(api_event({"input": "https://x.test/a.png", "operations": {}}, key=None)), 401, "111"
     )
     assert body == {
         "error_code": "111",
@@ -74,31 +70,31 @@ def test_missing_key_is_401_code_111() -> None:
 
 def test_wrong_key_is_401_code_111() -> None:
     assert_envelope(
-        call(api_event({"input": "https://x.test/a.png", "operations": {}}, key="nope")), 401, "111"
+        call_api(api_event({"input": "https://x.test/a.png", "operations": {}}, key="nope")), 401, "111"
     )
 
 
 def test_every_response_carries_the_gateway_request_id() -> None:
     event = api_event({"input": "ftp://x.test/a.png", "operations": {}})
-    response = call(event)
+    response = call_api(event)
     assert response["headers"]["x-request-id"] == event["requestContext"]["requestId"]
 
 
 def test_unknown_route_is_404_in_the_envelope() -> None:
     assert_envelope(
-        call(api_event(None, method="GET", path="/v1/nothing/here", resource="/{proxy+}")), 404, "4044"
+        call_api(api_event(None, method="GET", path="/v1/nothing/here", resource="/{proxy+}")), 404, "4044"
     )
 
 
 # --- bad input: refused before any task exists ---------------------------------------------------
 def test_body_that_is_not_json_is_400_code_4000(aws: LocalNames) -> None:
-    body = assert_envelope(call(api_event(raw_body="{not json")), 400, "4000")
+    body = assert_envelope(call_api(api_event(raw_body="{not json")), 400, "4000")
     assert body["error_type"] == "validation"
     assert all_tasks(aws) == []
 
 
 def test_json_nested_too_deeply_is_400_not_a_crash(aws: LocalNames) -> None:
-    body = assert_envelope(call(api_event(raw_body="[" * 20000)), 400, "4000")
+    body = assert_envelope(call_api(api_event(raw_body="[" * 20000)), 400, "4000")
     assert body["error_message"] == "request body is nested too deeply"
     assert all_tasks(aws) == []
 
@@ -132,7 +128,7 @@ def test_json_nested_too_deeply_is_400_not_a_crash(aws: LocalNames) -> None:
 def test_unknown_key_anywhere_is_422_naming_its_path(
     aws: LocalNames, body: dict[str, Any], path: str
 ) -> None:
-    answer = assert_envelope(call(api_event(body)), 422, "9000")
+    answer = assert_envelope(call_api(api_event(body)), 422, "9000")
     assert answer["error_details"] == {path: ["extra fields not permitted"]}
     assert answer["error_message"] == f"{path}: extra fields not permitted."
     assert all_tasks(aws) == []
@@ -140,14 +136,14 @@ def test_unknown_key_anywhere_is_422_naming_its_path(
 
 def test_input_longer_than_512_characters_is_422(aws: LocalNames) -> None:
     answer = assert_envelope(
-        call(api_event({"input": "https://x.test/" + "a" * 500, "operations": {}})), 422, "9000"
+        call_api(api_event({"input": "https://x.test/" + "a" * 500, "operations": {}})), 422, "9000"
     )
     assert answer["error_details"] == {"input": ["ensure this value has at most 512 characters"]}
 
 
 @pytest.mark.parametrize("url", ["ftp://example.com/a.png", "file:///etc/passwd", "gopher://x/1"])
 def test_non_http_schemes_are_422(aws: LocalNames, url: str) -> None:
-    answer = assert_envelope(call(api_event({"input": url, "operations": {}})), 422, "9000")
+    answer = assert_envelope(call_api(api_event({"input": url, "operations": {}})), 422, "9000")
     assert "unsupported scheme" in answer["error_details"]["input"][0]
 
 
@@ -155,7 +151,7 @@ def test_loopback_input_without_the_opt_in_is_refused_without_connecting(
     aws: LocalNames, images: LocalHTTPServer
 ) -> None:
     answer = assert_envelope(
-        call(api_event({"input": images.url("/photo.png"), "operations": {}})), 400, "4002"
+        call_api(api_event({"input": images.url("/photo.png"), "operations": {}})), 400, "4002"
     )
     assert "loopback" in answer["error_message"]
     assert "PIXELPORT_ALLOWED_SOURCE_NETWORKS" in answer["error_message"]
@@ -166,7 +162,7 @@ def test_loopback_input_without_the_opt_in_is_refused_without_connecting(
 @pytest.mark.usefixtures("allow_loopback")
 def test_private_address_outside_the_opened_networks_is_refused(aws: LocalNames) -> None:
     answer = assert_envelope(
-        call(api_event({"input": "http://10.1.2.3/a.png", "operations": {}})), 400, "4002"
+        call_api(api_event({"input": "http://10.1.2.3/a.png", "operations": {}})), 400, "4002"
     )
     assert "private" in answer["error_message"]
 
@@ -174,7 +170,7 @@ def test_private_address_outside_the_opened_networks_is_refused(aws: LocalNames)
 @pytest.mark.usefixtures("allow_loopback")
 def test_url_answering_404_is_400(aws: LocalNames, images: LocalHTTPServer) -> None:
     answer = assert_envelope(
-        call(api_event({"input": images.url("/gone.png"), "operations": {}})), 400, "4003"
+        call_api(api_event({"input": images.url("/gone.png"), "operations": {}})), 400, "4003"
     )
     assert "404" in answer["error_message"]
     assert all_tasks(aws) == []
@@ -185,7 +181,7 @@ def test_bytes_that_are_not_an_image_are_400_naming_the_formats(
     aws: LocalNames, images: LocalHTTPServer
 ) -> None:
     answer = assert_envelope(
-        call(api_event({"input": images.url("/notes.txt"), "operations": {}})), 400, "4005"
+        call_api(api_event({"input": images.url("/notes.txt"), "operations": {}})), 400, "4005"
     )
     assert "BMP, GIF, JPEG, PNG, TIFF, WEBP, AVIF, HEIC" in answer["error_message"]
     assert all_tasks(aws) == []
@@ -193,14 +189,14 @@ def test_bytes_that_are_not_an_image_are_400_naming_the_formats(
 
 def test_storage_input_of_an_unconnected_storage_is_422(aws: LocalNames) -> None:
     answer = assert_envelope(
-        call(api_event({"input": "storage://mine/a/b.jpg", "operations": {}})), 422, "9000"
+        call_api(api_event({"input": "storage://mine/a/b.jpg", "operations": {}})), 422, "9000"
     )
     assert answer["error_details"] == {"input": ["storage 'mine' is not connected to this account"]}
 
 
 def test_operation_needing_a_model_is_422_saying_so(aws: LocalNames) -> None:
     body = {"input": "https://x.test/a.png", "operations": {"restorations": {"upscale": "faces"}}}
-    answer = assert_envelope(call(api_event(body)), 422, "9000")
+    answer = assert_envelope(call_api(api_event(body)), 422, "9000")
     assert answer["error_details"] == {
         "operations.restorations.upscale": ["this deployment provides no model for this operation"]
     }
@@ -212,7 +208,7 @@ def test_async_edit_creates_an_accepted_task_and_leaves_the_fetch_to_the_process
     aws: LocalNames, images: LocalHTTPServer
 ) -> None:
     body = {"input": images.url("/photo.png"), "operations": {}}
-    response = call(api_event(body, path="/v1/image/edit/async"))
+    response = call_api(api_event(body, path="/v1/image/edit/async"))
     assert response["statusCode"] == 200, response["body"]
     data = response_json(response)["data"]
     assert data["status"] == "ACCEPTED"
@@ -232,7 +228,7 @@ def test_sync_edit_answers_202_with_the_async_payload_when_the_window_closes(
     aws: LocalNames, images: LocalHTTPServer, set_limits: Callable[..., None]
 ) -> None:
     set_limits(sync_wait_seconds=0.3)  # nothing processes the input in this test
-    response = call(api_event({"input": images.url("/photo.png"), "operations": {}}))
+    response = call_api(api_event({"input": images.url("/photo.png"), "operations": {}}))
     assert response["statusCode"] == 202, response["body"]
     data = response_json(response)["data"]
     assert data["status"] == "ACCEPTED"
@@ -240,15 +236,7 @@ def test_sync_edit_answers_202_with_the_async_payload_when_the_window_closes(
 
 
 def test_unknown_task_id_is_404() -> None:
-    path = "/v1/image/edit/async/12345"
-    event = api_event(
-        None,
-        method="GET",
-        path=path,
-        resource="/v1/image/edit/async/{task_id}",
-        path_parameters={"task_id": "12345"},
-    )
-    assert_envelope(call(event), 404, "4040")
+    assert_envelope(call_api(async_get_event(12345)), 404, "4040")
 
 
 @pytest.mark.parametrize("function", ["api", "failures", "sweeper"])
@@ -270,12 +258,4 @@ def test_functions_without_the_pillow_layer_never_import_it(function: str) -> No
 
 @pytest.mark.parametrize("task_id", ["²", "١٢٣", "\uff11\uff12", "12a", "-1", "1" * 19, " 12"])
 def test_a_task_id_that_is_not_ascii_digits_is_404_not_a_crash(task_id: str) -> None:
-    path = f"/v1/image/edit/async/{task_id}"
-    event = api_event(
-        None,
-        method="GET",
-        path=path,
-        resource="/v1/image/edit/async/{task_id}",
-        path_parameters={"task_id": task_id},
-    )
-    assert_envelope(call(event), 404, "4040")
+    assert_envelope(call_api(async_get_event(task_id)), 404, "4040")

@@ -13,11 +13,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from functions.api import app as api
-from functions.processor import app as processor
 from local.resources import LocalNames
 from tests.support.http_server import LocalHTTPServer
-from tests.support.lambdas import api_event, invoke, response_json, s3_event
+from tests.support.lambdas import api_event, call_api, get_task, process, response_json
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
 
@@ -40,22 +38,7 @@ def images() -> Iterator[LocalHTTPServer]:
 
 
 def call(path: str, body: dict[str, Any]) -> dict[str, Any]:
-    return invoke(api.lambda_handler, api_event(body, path=path), timeout=29)
-
-
-def process(names: LocalNames, task_id: int) -> dict[str, Any]:
-    return invoke(processor.lambda_handler, s3_event(names.bucket("IngestBucket"), f"requests/{task_id}"))
-
-
-def get(task_id: int) -> dict[str, Any]:
-    event = api_event(
-        None,
-        method="GET",
-        path=f"/v1/image/edit/async/{task_id}",
-        resource="/v1/image/edit/async/{task_id}",
-        path_parameters={"task_id": str(task_id)},
-    )
-    return dict(response_json(invoke(api.lambda_handler, event))["data"])
+    return call_api(api_event(body, path=path))
 
 
 def test_async_answers_before_a_slow_source_does_and_the_task_ends_done(
@@ -68,7 +51,7 @@ def test_async_answers_before_a_slow_source_does_and_the_task_ends_done(
     assert answered_in < 1.0  # the source takes 3 s to answer
     task_id = int(response_json(response)["data"]["id"])
     assert process(aws, task_id)["handled"] == [{"task_id": task_id, "status": "done"}]
-    data = get(task_id)
+    data = get_task(task_id)
     assert data["status"] == "DONE"
     assert data["result"]["output_object"]["tmp_url"].endswith("/photo.jpg")  # named from the URL
 
@@ -89,7 +72,7 @@ def test_a_failing_source_ends_the_async_task_with_the_sync_routes_code_and_mess
     assert accepted["statusCode"] == 200, accepted["body"]
     task_id = int(response_json(accepted)["data"]["id"])
     assert process(aws, task_id)["handled"] == [{"task_id": task_id, "status": "error"}]
-    data = get(task_id)
+    data = get_task(task_id)
     assert data["status"] == "ERROR"
     assert [e["error"] for e in data["errors"]] == [sync_error["error_message"]]
 
@@ -102,7 +85,7 @@ def test_an_unreachable_source_ends_4001_like_the_sync_route(
     assert sync["error_code"] == "4001"
     task_id = int(response_json(call("/v1/image/edit/async", {"input": url, "operations": {}}))["data"]["id"])
     process(aws, task_id)
-    data = get(task_id)
+    data = get_task(task_id)
     assert data["status"] == "ERROR"
     assert [e["error"] for e in data["errors"]] == [sync["error_message"]]
 

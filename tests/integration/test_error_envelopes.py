@@ -3,43 +3,36 @@ its status and envelope (SPEC section 1), including those the processor decides.
 
 from __future__ import annotations
 
-import io
 import json
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from PIL import Image
 
 from functions.api import app as api
 from functions.failures import app as failures
 from local.resources import LocalNames
 from tests.integration.conftest import delivering_s3_notifications
 from tests.support.http_server import LocalHTTPServer
-from tests.support.lambdas import api_event, invoke, response_json
+from tests.support.images import flat_png
+from tests.support.lambdas import api_event, call_api, failure_destination_event, invoke, response_json
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
-
-
-def png(size: tuple[int, int]) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (10, 120, 200)).save(out, "PNG")
-    return out.getvalue()
 
 
 @pytest.fixture
 def images() -> Iterator[LocalHTTPServer]:
     with LocalHTTPServer() as server:
-        server.add("/small.png", body=png((40, 30)))
-        server.add("/big.png", body=png((400, 300)))
+        server.add("/small.png", body=flat_png((40, 30)))
+        server.add("/big.png", body=flat_png((400, 300)))
         for hop in range(8):
             server.add_redirect(f"/loop{hop}", f"/loop{hop + 1}")
         yield server
 
 
 def edit(body: dict[str, Any] | None = None, *, raw_body: str | None = None) -> dict[str, Any]:
-    return invoke(api.lambda_handler, api_event(body, raw_body=raw_body), timeout=29)
+    return call_api(api_event(body, raw_body=raw_body))
 
 
 def envelope(response: dict[str, Any], status: int, code: str, type_: str) -> dict[str, Any]:
@@ -72,9 +65,9 @@ def test_4004_an_input_url_redirecting_too_many_times(images: LocalHTTPServer) -
 
 
 def test_4130_an_input_over_the_byte_limit(images: LocalHTTPServer, set_limits: Callable[..., None]) -> None:
-    set_limits(max_input_bytes=len(png((40, 30))) - 1)
+    set_limits(max_input_bytes=len(flat_png((40, 30))) - 1)
     body = envelope(edit({"input": images.url("/small.png"), "operations": {}}), 413, "4130", "image")
-    assert str(len(png((40, 30))) - 1) in body["error_message"]
+    assert str(len(flat_png((40, 30))) - 1) in body["error_message"]
 
 
 def test_4133_a_request_body_over_its_limit() -> None:
@@ -113,27 +106,10 @@ def test_5001_processing_failed_on_every_attempt_answered_on_the_sync_route(
 ) -> None:
     def retries_exhausted(event: dict[str, Any]) -> None:
         """The processor failed on every attempt: Lambda's on-failure record reaches the consumer."""
-        record = {
-            "requestContext": {
-                "requestId": "req-9",
-                "condition": "RetriesExhausted",
-                "approximateInvokeCount": 3,
-            },
-            "requestPayload": event,
-            "responsePayload": {"errorMessage": "boom", "errorType": "RuntimeError"},
-        }
-        message = {
-            "messageId": "m1",
-            "receiptHandle": "r1",
-            "body": json.dumps(record),
-            "attributes": {"ApproximateReceiveCount": "1"},
-            "messageAttributes": {},
-            "md5OfBody": "",
-            "eventSource": "aws:sqs",
-            "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:failures",
-            "awsRegion": "us-east-1",
-        }
-        invoke(failures.lambda_handler, {"Records": [message]})
+        record = failure_destination_event(
+            event, request_id="req-9", error_message="boom", error_type="RuntimeError"
+        )
+        invoke(failures.lambda_handler, record)
 
     with delivering_s3_notifications(retries_exhausted):
         body = envelope(edit({"input": images.url("/small.png"), "operations": {}}), 500, "5001", "general")

@@ -12,62 +12,35 @@ import boto3
 import pytest
 from PIL import Image
 
-from functions.api import app as api
 from functions.failures import app as failures
 from functions.processor import app as processor
 from local.resources import LocalNames
 from pixelport.processing import TaskBusy
 from pixelport.tasks import TaskStore
 from tests.support.http_server import LocalHTTPServer
-from tests.support.lambdas import api_event, invoke, response_json, s3_event
+from tests.support.images import flat_png
+from tests.support.lambdas import (
+    api_event,
+    call_api,
+    failure_destination_event,
+    get_task,
+    invoke,
+    process,
+    response_json,
+    s3_event,
+    staged_input_event,
+    submit_async,
+)
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
-
-
-def png(size: tuple[int, int] = (40, 30), mode: str = "RGB") -> bytes:
-    out = io.BytesIO()
-    Image.new(mode, size, (10, 120, 200, 128)[: len(mode)]).save(out, "PNG")
-    return out.getvalue()
 
 
 @pytest.fixture
 def images() -> Iterator[LocalHTTPServer]:
     with LocalHTTPServer() as server:
-        server.add("/cat.png", body=png())
+        server.add("/cat.png", body=flat_png())
         server.add("/broken.jpg", body=b"\xff\xd8\xff\xe0" + b"\x00\x10JFIF" + b"garbage" * 20)
         yield server
-
-
-def call_api(event: dict[str, Any]) -> dict[str, Any]:
-    return invoke(api.lambda_handler, event, timeout=29)
-
-
-def submit_async(url: str, output: Any = None) -> int:
-    body: dict[str, Any] = {"input": url, "operations": {}}
-    if output is not None:
-        body["output"] = output
-    response = call_api(api_event(body, path="/v1/image/edit/async"))
-    assert response["statusCode"] == 200, response["body"]
-    return int(response_json(response)["data"]["id"])
-
-
-def process(names: LocalNames, task_id: int) -> dict[str, Any]:
-    event = s3_event(names.bucket("IngestBucket"), f"requests/{task_id}")
-    return invoke(processor.lambda_handler, event, timeout=300)
-
-
-def get_task(task_id: int) -> dict[str, Any]:
-    path = f"/v1/image/edit/async/{task_id}"
-    event = api_event(
-        None,
-        method="GET",
-        path=path,
-        resource="/v1/image/edit/async/{task_id}",
-        path_parameters={"task_id": str(task_id)},
-    )
-    response = call_api(event)
-    assert response["statusCode"] == 200, response["body"]
-    return dict(response_json(response)["data"])
 
 
 def result_objects(names: LocalNames) -> list[str]:
@@ -124,10 +97,10 @@ def test_the_same_s3_event_twice_gives_one_result_and_one_done(
 
 
 def test_an_event_for_a_task_held_by_another_invocation_is_retried(
-    aws: LocalNames, images: LocalHTTPServer
+    aws: LocalNames, images: LocalHTTPServer, store: TaskStore
 ) -> None:
     task_id = submit_async(images.url("/cat.png"))
-    TaskStore(boto3.client("dynamodb"), aws.table("TasksTable")).claim(task_id, lease_seconds=300)
+    store.claim(task_id, lease_seconds=300)
     with pytest.raises(TaskBusy):
         process(aws, task_id)
     assert result_objects(aws) == []
@@ -138,13 +111,15 @@ def test_an_object_that_is_not_a_staged_input_is_ignored(aws: LocalNames) -> Non
     assert invoke(processor.lambda_handler, event)["handled"] == [{"task_id": None, "status": "skipped"}]
 
 
-def test_a_corrupt_image_ends_the_task_in_error_4006(aws: LocalNames, images: LocalHTTPServer) -> None:
+def test_a_corrupt_image_ends_the_task_in_error_4006(
+    aws: LocalNames, images: LocalHTTPServer, store: TaskStore
+) -> None:
     task_id = submit_async(images.url("/broken.jpg"))
     assert process(aws, task_id)["handled"][0]["status"] == "error"
     data = get_task(task_id)
     assert data["status"] == "ERROR"
     assert data["result"] == {}
-    stored = TaskStore(boto3.client("dynamodb"), aws.table("TasksTable")).get(task_id)
+    stored = store.get(task_id)
     failure = stored.failure() if stored else None
     assert failure is not None and (failure.kind.code, failure.status) == ("4006", 400)
     assert data["errors"] == [{"error": failure.message, "created_at": stored.error["created_at"]}]  # type: ignore[union-attr, index]
@@ -163,30 +138,9 @@ def test_an_unexpected_failure_is_retried_then_settled_as_error_by_the_failure_d
         with pytest.raises(RuntimeError):
             process(aws, task_id)
         assert get_task(task_id)["status"] == "ACCEPTED"  # given back, never stuck in PROCESSING
-    destination_record = {
-        "requestContext": {
-            "requestId": "req-1",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 3,
-        },
-        "requestPayload": s3_event(aws.bucket("IngestBucket"), f"requests/{task_id}"),
-        "responsePayload": {"errorMessage": "simulated outage", "errorType": "RuntimeError"},
-    }
-    sqs_event = {
-        "Records": [
-            {
-                "messageId": "m1",
-                "receiptHandle": "r1",
-                "body": json.dumps(destination_record),
-                "attributes": {},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:q",
-                "awsRegion": "us-east-1",
-            }
-        ]
-    }
+    sqs_event = failure_destination_event(
+        staged_input_event(aws, task_id), error_message="simulated outage", error_type="RuntimeError"
+    )
     assert invoke(failures.lambda_handler, sqs_event) == {"batchItemFailures": []}
     data = get_task(task_id)
     assert data["status"] == "ERROR"

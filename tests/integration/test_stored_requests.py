@@ -6,19 +6,17 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Iterator
-from typing import Any
 
 import boto3
 import pytest
 from PIL import Image
 
 from functions.api import app as api
-from functions.processor import app as processor
 from local.resources import LocalNames
 from pixelport.contract.limits import limits
 from pixelport.tasks import Status, TaskStore
 from tests.support.http_server import LocalHTTPServer
-from tests.support.lambdas import api_event, invoke, response_json, s3_event
+from tests.support.lambdas import api_event, invoke, process, response_json, submit_async
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
 
@@ -35,11 +33,6 @@ def images() -> Iterator[LocalHTTPServer]:
         yield server
 
 
-@pytest.fixture
-def store(aws: LocalNames) -> TaskStore:
-    return TaskStore(boto3.client("dynamodb"), aws.table("TasksTable"))
-
-
 def set_url_limit(monkeypatch: pytest.MonkeyPatch, length: int) -> None:
     monkeypatch.setenv("PIXELPORT_MAX_INPUT_URL_LENGTH", str(length))
     limits.cache_clear()
@@ -50,22 +43,6 @@ def fresh_limits() -> Iterator[None]:
     limits.cache_clear()
     yield
     limits.cache_clear()
-
-
-def submit_async(url: str) -> int:
-    response = invoke(
-        api.lambda_handler,
-        api_event({"input": url, "operations": {}}, path="/v1/image/edit/async"),
-        timeout=29,
-    )
-    assert response["statusCode"] == 200, response["body"]
-    return int(response_json(response)["data"]["id"])
-
-
-def process(names: LocalNames, task_id: int) -> dict[str, Any]:
-    return invoke(
-        processor.lambda_handler, s3_event(names.bucket("IngestBucket"), f"requests/{task_id}"), timeout=300
-    )
 
 
 def test_a_task_accepted_under_a_higher_url_limit_still_finishes_after_the_limit_is_lowered(

@@ -7,26 +7,31 @@ A kill is a `Killed` raised at the chosen point: a BaseException, so none of the
 
 from __future__ import annotations
 
-import io
-import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from PIL import Image
 
 from functions.api import app as api
 from functions.failures import app as failures
-from functions.processor import app as processor
 from functions.sweeper import app as sweeper
 from local.resources import LocalNames
 from pixelport.contract.limits import limits
 from pixelport.lease import LEASE_SECONDS
 from pixelport.tasks import Claimed, Status, TaskStore
+from tests.support.clock import Clock
 from tests.support.http_server import LocalHTTPServer
-from tests.support.lambdas import api_event, invoke, load_event, response_json, s3_event
+from tests.support.images import flat_png
+from tests.support.lambdas import (
+    failure_destination_event,
+    get_task,
+    invoke,
+    load_event,
+    process,
+    staged_input_event,
+    submit_async,
+)
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
 
@@ -38,48 +43,11 @@ class Killed(BaseException):
     """The runtime died here: nothing after this line of the handler runs."""
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.at = time.time()
-
-    def __call__(self) -> float:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr("pixelport.tasks.now", fake)
-    return fake
-
-
 @pytest.fixture
 def images() -> Iterator[LocalHTTPServer]:
-    out = io.BytesIO()
-    Image.new("RGB", (40, 30), (10, 120, 200)).save(out, "PNG")
     with LocalHTTPServer() as server:
-        server.add("/cat.png", body=out.getvalue())
+        server.add("/cat.png", body=flat_png())
         yield server
-
-
-@pytest.fixture
-def store(aws: LocalNames) -> TaskStore:
-    return TaskStore(boto3.client("dynamodb"), aws.table("TasksTable"))
-
-
-def submit(url: str) -> int:
-    body = {"input": url, "operations": {}}
-    response = invoke(api.lambda_handler, api_event(body, path="/v1/image/edit/async"), timeout=29)
-    assert response["statusCode"] == 200, response["body"]
-    return int(response_json(response)["data"]["id"])
-
-
-def process(names: LocalNames, task_id: int) -> dict[str, Any]:
-    event = s3_event(names.bucket("IngestBucket"), f"requests/{task_id}")
-    return invoke(processor.lambda_handler, event, timeout=300)
 
 
 def kill_processor_at(monkeypatch: pytest.MonkeyPatch, target: str) -> None:
@@ -89,18 +57,16 @@ def kill_processor_at(monkeypatch: pytest.MonkeyPatch, target: str) -> None:
     monkeypatch.setattr(target, die)
 
 
-def poll(task_id: int) -> dict[str, Any]:
-    path = f"/v1/image/edit/async/{task_id}"
-    event = api_event(
-        None,
-        method="GET",
-        path=path,
-        resource="/v1/image/edit/async/{task_id}",
-        path_parameters={"task_id": str(task_id)},
-    )
-    response = invoke(api.lambda_handler, event, timeout=29)
-    assert response["statusCode"] == 200, response["body"]
-    return dict(response_json(response)["data"])
+def kill_processor_on_every_attempt(
+    names: LocalNames, task_id: int, clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The processor killed in render on the first invocation and on Lambda's two retries, a minute
+    or two apart; the clock is left a retry delay after the last attempt."""
+    kill_processor_at(monkeypatch, "pixelport.processing.render")
+    for _ in range(3):
+        with pytest.raises(Killed):
+            process(names, task_id)
+        clock.advance(LAMBDA_FIRST_RETRY_DELAY)
 
 
 def sweep() -> dict[str, Any]:
@@ -108,52 +74,29 @@ def sweep() -> dict[str, Any]:
 
 
 def failure_record(names: LocalNames, task_id: int, *, receive_count: int) -> dict[str, Any]:
-    """Lambda's on-failure destination record, as the SQS event source hands it to FailedEventsFunction."""
-    record = {
-        "requestContext": {
-            "requestId": "req-1",
-            "condition": "RetriesExhausted",
-            "approximateInvokeCount": 3,
-        },
-        "requestPayload": s3_event(names.bucket("IngestBucket"), f"requests/{task_id}"),
-        "responsePayload": {"errorMessage": "Runtime exited", "errorType": "Runtime.ExitError"},
-    }
-    return {
-        "Records": [
-            {
-                "messageId": "m1",
-                "receiptHandle": "r1",
-                "body": json.dumps(record),
-                "attributes": {"ApproximateReceiveCount": str(receive_count)},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:failures",
-                "awsRegion": "us-east-1",
-            }
-        ]
-    }
+    """The on-failure destination record of the task's processor, killed on each of its attempts."""
+    return failure_destination_event(staged_input_event(names, task_id), receive_count=receive_count)
 
 
 def test_a_processor_killed_after_its_claim_is_taken_over_by_lambdas_first_retry(
     aws: LocalNames, images: LocalHTTPServer, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    task_id = submit(images.url("/cat.png"))
+    task_id = submit_async(images.url("/cat.png"))
     with monkeypatch.context() as patch:
         kill_processor_at(patch, "pixelport.processing.render")
         with pytest.raises(Killed):
             process(aws, task_id)
-    assert poll(task_id)["status"] == "PROCESSING"
+    assert get_task(task_id)["status"] == "PROCESSING"
     assert LEASE_SECONDS < LAMBDA_FIRST_RETRY_DELAY
     clock.advance(LAMBDA_FIRST_RETRY_DELAY)
     assert process(aws, task_id)["handled"] == [{"task_id": task_id, "status": "done"}]
-    assert poll(task_id)["status"] == "DONE"
+    assert get_task(task_id)["status"] == "DONE"
 
 
 def test_a_processor_killed_after_writing_its_result_but_before_completing_ends_done_on_retry(
     aws: LocalNames, images: LocalHTTPServer, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    task_id = submit(images.url("/cat.png"))
+    task_id = submit_async(images.url("/cat.png"))
     with monkeypatch.context() as patch:
         kill_processor_at(patch, "pixelport.tasks.TaskStore.complete")
         with pytest.raises(Killed):
@@ -162,7 +105,7 @@ def test_a_processor_killed_after_writing_its_result_but_before_completing_ends_
     assert written["KeyCount"] == 1  # the result was written; the task does not know it yet
     clock.advance(LAMBDA_FIRST_RETRY_DELAY)
     assert process(aws, task_id)["handled"][0]["status"] == "done"
-    data = poll(task_id)
+    data = get_task(task_id)
     assert data["status"] == "DONE"
     assert data["result"]["output_object"]["tmp_url"].endswith("/cat.jpg")
 
@@ -170,12 +113,8 @@ def test_a_processor_killed_after_writing_its_result_but_before_completing_ends_
 def test_a_processor_killed_on_every_attempt_is_ended_5001_by_the_failure_destination(
     aws: LocalNames, images: LocalHTTPServer, store: TaskStore, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    task_id = submit(images.url("/cat.png"))
-    kill_processor_at(monkeypatch, "pixelport.processing.render")
-    for _ in range(3):  # the first invocation and Lambda's two retries, a minute or two apart
-        with pytest.raises(Killed):
-            process(aws, task_id)
-        clock.advance(LAMBDA_FIRST_RETRY_DELAY)
+    task_id = submit_async(images.url("/cat.png"))
+    kill_processor_on_every_attempt(aws, task_id, clock, monkeypatch)
     clock.at -= LAMBDA_FIRST_RETRY_DELAY  # the record arrives as the last attempt dies: lease held
     answer = invoke(failures.lambda_handler, failure_record(aws, task_id, receive_count=1))
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m1"}]}  # looked at again later
@@ -190,32 +129,28 @@ def test_a_processor_killed_on_every_attempt_is_ended_5001_by_the_failure_destin
 def test_a_failure_record_for_a_task_a_live_invocation_holds_is_dropped_not_dead_lettered(
     aws: LocalNames, images: LocalHTTPServer, store: TaskStore
 ) -> None:
-    task_id = submit(images.url("/cat.png"))
+    task_id = submit_async(images.url("/cat.png"))
     assert isinstance(store.claim(task_id, lease_seconds=LEASE_SECONDS), Claimed)  # a live holder
     for receive in (1, 2):  # looked at again after the queue's visibility timeout
         answer = invoke(failures.lambda_handler, failure_record(aws, task_id, receive_count=receive))
         assert answer == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     answer = invoke(failures.lambda_handler, failure_record(aws, task_id, receive_count=3))
     assert answer == {"batchItemFailures": []}  # not sent on towards the dead-letter queue
-    assert poll(task_id)["status"] == "PROCESSING"  # the holder decides
+    assert get_task(task_id)["status"] == "PROCESSING"  # the holder decides
 
 
 def test_a_processor_killed_on_every_attempt_with_its_failure_record_lost_is_ended_by_the_sweeper(
     aws: LocalNames, images: LocalHTTPServer, store: TaskStore, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     created = clock()
-    task_id = submit(images.url("/cat.png"))
-    kill_processor_at(monkeypatch, "pixelport.processing.render")
-    for _ in range(3):
-        with pytest.raises(Killed):
-            process(aws, task_id)
-        clock.advance(LAMBDA_FIRST_RETRY_DELAY)
+    task_id = submit_async(images.url("/cat.png"))
+    kill_processor_on_every_attempt(aws, task_id, clock, monkeypatch)
     clock.at = created + limits().task_deadline_seconds - 1
     assert sweep() == {"expired": {}}
-    assert poll(task_id)["status"] == "PROCESSING"
+    assert get_task(task_id)["status"] == "PROCESSING"
     clock.at = created + limits().task_deadline_seconds + 1
     assert sweep() == {"expired": {"PROCESSING": 1}}
-    data = poll(task_id)
+    data = get_task(task_id)
     assert data["status"] == "ERROR"
     assert "processing did not finish within 19 minutes (3 attempts)" in data["errors"][0]["error"]
     task = store.get(task_id)
@@ -234,14 +169,14 @@ def test_an_api_killed_between_creating_the_task_and_staging_its_input_is_ended_
 
     monkeypatch.setattr(api.service().s3, "put_object", die)
     with pytest.raises(Killed):
-        submit(images.url("/cat.png"))
+        submit_async(images.url("/cat.png"))
     overdue = list(store.overdue(created + limits().task_deadline_seconds + 1))
     assert len(overdue) == 1
     (task_id,) = overdue
-    assert poll(task_id)["status"] == "ACCEPTED"
+    assert get_task(task_id)["status"] == "ACCEPTED"
     clock.at = created + limits().task_deadline_seconds + 1
     assert sweep() == {"expired": {"ACCEPTED": 1}}
-    data = poll(task_id)
+    data = get_task(task_id)
     assert data["status"] == "ERROR"
     assert data["errors"][0]["error"].startswith("the input never reached the processor within 19 minutes")
     assert data["errors"][0]["created_at"].endswith("+00:00") and "." in data["errors"][0]["created_at"]

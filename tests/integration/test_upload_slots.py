@@ -21,7 +21,7 @@ from functions.sweeper import app as sweeper
 from local.resources import LocalNames
 from pixelport.contract.limits import limits
 from pixelport.upload_slots import UPLOAD_SLOT_SECONDS
-from tests.support.lambdas import api_event, invoke, load_event, response_json
+from tests.support.lambdas import api_event, get_task, invoke, load_event, response_json
 
 pytestmark = pytest.mark.usefixtures("aws")
 
@@ -68,17 +68,6 @@ def process(aws: LocalNames, key: str) -> dict[str, Any]:
     return invoke(processor.lambda_handler, event, timeout=300)
 
 
-def get(task_id: int) -> dict[str, Any]:
-    event = api_event(
-        None,
-        method="GET",
-        path=f"/v1/image/edit/async/{task_id}",
-        resource="/v1/image/edit/async/{task_id}",
-        path_parameters={"task_id": str(task_id)},
-    )
-    return dict(response_json(invoke(api.lambda_handler, event))["data"])
-
-
 def test_a_slot_is_an_accepted_task_and_a_post_policy_limited_to_the_declared_file(aws: LocalNames) -> None:
     before = time.time()
     data = slot_for("Villa Façade.heic", 20 * 1024 * 1024, {"operations": {}, "output": {"format": "webp"}})
@@ -107,7 +96,7 @@ def test_the_upload_triggers_processing_and_names_the_output(aws: LocalNames) ->
     slot = slot_for("Front view.png", len(image), {"operations": {}, "output": {"format": "webp"}})
     upload(aws, slot, image)
     assert process(aws, slot["upload"]["fields"]["key"])["handled"][0]["status"] == "done"
-    task = get(slot["id"])
+    task = get_task(slot["id"])
     assert task["status"] == "DONE"
     assert task["result"]["output_object"]["tmp_url"].endswith("/Front_view.webp")
     assert task["result"]["input_object"]["width"] == 50
@@ -117,7 +106,7 @@ def test_an_upload_that_is_not_an_image_ends_4005(aws: LocalNames) -> None:
     slot = slot_for("photo.jpg", 100)
     upload(aws, slot, b"<html>" + b"x" * 50)
     process(aws, slot["upload"]["fields"]["key"])
-    task = get(slot["id"])
+    task = get_task(slot["id"])
     assert task["status"] == "ERROR"
     assert "not" in task["errors"][0]["error"] and "JPEG" in task["errors"][0]["error"]
 
@@ -127,7 +116,7 @@ def test_an_upload_larger_than_declared_ends_4130(aws: LocalNames) -> None:
     slot = slot_for("photo.png", 100)
     upload(aws, slot, image)
     process(aws, slot["upload"]["fields"]["key"])
-    task = get(slot["id"])
+    task = get_task(slot["id"])
     assert task["status"] == "ERROR"
     assert task["errors"][0]["error"] == f"the upload is {len(image)} bytes, more than the 100 declared"
 
@@ -140,7 +129,7 @@ def test_an_upload_that_never_comes_ends_error_at_the_task_deadline(
     later = time.time() + limits().task_deadline_seconds + 1
     monkeypatch.setattr("pixelport.tasks.now", lambda: later)
     invoke(sweeper.lambda_handler, load_event("schedule.json"), timeout=60)
-    task = get(slot["id"])
+    task = get_task(slot["id"])
     assert task["status"] == "ERROR"
     assert "never reached the processor" in task["errors"][0]["error"]
 

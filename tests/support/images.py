@@ -451,6 +451,13 @@ def make_image(
     return out.getvalue()
 
 
+def flat_png(size: tuple[int, int] = (40, 30), color: tuple[int, int, int] = (10, 120, 200)) -> bytes:
+    """An RGB PNG of one colour: the input an integration test's URL serves."""
+    out = BytesIO()
+    Image.new("RGB", size, color).save(out, "PNG")
+    return out.getvalue()
+
+
 def huge_png_header(width: int, height: int) -> bytes:
     """A valid-looking PNG declaring width x height with a tiny (wrong) IDAT: tests the pixel limit."""
     ihdr = _png_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))

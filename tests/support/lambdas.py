@@ -9,7 +9,10 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from local.resources import LocalNames
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
@@ -71,12 +74,64 @@ def api_event(
     return event
 
 
+def async_get_event(task_id: int | str) -> dict[str, Any]:
+    """The event of `GET /v1/image/edit/async/{task_id}`, the task's id as the client wrote it."""
+    return api_event(
+        None,
+        method="GET",
+        path=f"/v1/image/edit/async/{task_id}",
+        resource="/v1/image/edit/async/{task_id}",
+        path_parameters={"task_id": str(task_id)},
+    )
+
+
 def s3_event(bucket: str, key: str) -> dict[str, Any]:
     event = copy.deepcopy(load_event("s3-put.json"))
     event["Records"][0]["s3"]["bucket"]["name"] = bucket
     event["Records"][0]["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
     event["Records"][0]["s3"]["object"]["key"] = key
     return event
+
+
+def staged_input_event(names: LocalNames, task_id: int) -> dict[str, Any]:
+    """S3's notification for an async task: requests/{task_id} in IngestBucket (the processor fetches)."""
+    return s3_event(names.bucket("IngestBucket"), f"requests/{task_id}")
+
+
+def failure_destination_event(
+    request_payload: dict[str, Any],
+    *,
+    request_id: str = "req-1",
+    error_message: str = "Runtime exited",
+    error_type: str = "Runtime.ExitError",
+    receive_count: int = 1,
+) -> dict[str, Any]:
+    """Lambda's on-failure destination record for `request_payload` after its three attempts, as the
+    SQS event source hands it to FailedEventsFunction: one message, "m1", received `receive_count` times."""
+    record = {
+        "requestContext": {
+            "requestId": request_id,
+            "condition": "RetriesExhausted",
+            "approximateInvokeCount": 3,
+        },
+        "requestPayload": request_payload,
+        "responsePayload": {"errorMessage": error_message, "errorType": error_type},
+    }
+    return {
+        "Records": [
+            {
+                "messageId": "m1",
+                "receiptHandle": "r1",
+                "body": json.dumps(record),
+                "attributes": {"ApproximateReceiveCount": str(receive_count)},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:failures",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
 
 
 def reset_handler_caches() -> None:
@@ -102,3 +157,36 @@ def reset_handler_caches() -> None:
 
 def response_json(response: dict[str, Any]) -> Any:
     return json.loads(response["body"])
+
+
+# The handlers are imported when first called: tests/conftest.py imports this module before it sets
+# the environment that the handler modules read at import.
+
+
+def call_api(event: dict[str, Any]) -> dict[str, Any]:
+    """ApiFunction's handler, with API Gateway's 29 seconds."""
+    from functions.api import app as api
+
+    return invoke(api.lambda_handler, event, timeout=29)
+
+
+def submit_async(url: str) -> int:
+    """The id of a task created by `POST /v1/image/edit/async` for `url` with no operations."""
+    body = {"input": url, "operations": {}}
+    response = call_api(api_event(body, path="/v1/image/edit/async"))
+    assert response["statusCode"] == 200, response["body"]
+    return int(response_json(response)["data"]["id"])
+
+
+def get_task(task_id: int) -> dict[str, Any]:
+    """The `data` of the task, as `GET /v1/image/edit/async/{task_id}` answers it."""
+    response = call_api(async_get_event(task_id))
+    assert response["statusCode"] == 200, response["body"]
+    return dict(response_json(response)["data"])
+
+
+def process(names: LocalNames, task_id: int) -> dict[str, Any]:
+    """ProcessorFunction's handler, with its 300 s, told by S3 that the task's input is staged."""
+    from functions.processor import app as processor
+
+    return invoke(processor.lambda_handler, staged_input_event(names, task_id), timeout=300)

@@ -4,17 +4,8 @@ from __future__ import annotations
 
 import time
 
-import boto3
-import pytest
-
-from local.resources import LocalNames
 from pixelport.lease import LEASE_SECONDS, RENEW_EVERY_SECONDS, LeaseKeeper
 from pixelport.tasks import Claimed, NotClaimable, TaskStore
-
-
-@pytest.fixture
-def store(aws: LocalNames) -> TaskStore:
-    return TaskStore(boto3.client("dynamodb"), aws.table("TasksTable"))
 
 
 def test_the_lease_runs_out_well_before_lambdas_first_retry_and_is_renewed_twice_within_it() -> None:

@@ -14,11 +14,7 @@ from local.resources import LocalNames
 from pixelport.contract.limits import limits
 from pixelport.errors import INPUT_CORRUPT, PixelportError
 from pixelport.tasks import Claimed, NotClaimable, Status, TaskStore, new_task_id
-
-
-@pytest.fixture
-def store(aws: LocalNames) -> TaskStore:
-    return TaskStore(boto3.client("dynamodb"), aws.table("TasksTable"))
+from tests.support.clock import Clock
 
 
 def test_task_ids_are_integers_below_2_53_and_time_ordered() -> None:
@@ -92,26 +88,6 @@ def test_fail_unfinished_leaves_running_and_finished_tasks_alone(store: TaskStor
 
 
 # -- the state machine's guards ------------------------------------------------------------------
-class Clock:
-    """Stands in for `pixelport.tasks.now`, so leases and deadlines pass without waiting."""
-
-    def __init__(self) -> None:
-        self.at = time.time()
-
-    def __call__(self) -> float:
-        return self.at
-
-    def advance(self, seconds: float) -> None:
-        self.at += seconds
-
-
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr("pixelport.tasks.now", fake)
-    return fake
-
-
 def _item(store_table: str, task_id: int) -> dict[str, Any]:
     item = boto3.client("dynamodb").get_item(TableName=store_table, Key={"id": {"N": str(task_id)}})
     return dict(item["Item"])

@@ -1,0 +1,51 @@
+"""moto's server as `make run` needs it: S3's POST policy check in front (local/s3_post_policy.py),
+and DynamoDB requests one at a time.
+
+moto's DynamoDB is not thread-safe: a read that serialises an item while another request updates it
+fails with "dictionary changed size during iteration" (an HTTP 500 and a traceback), and a
+conditional write can interleave with another. DynamoDB makes every single-item operation atomic, so
+serialising them here is what the real service promises, not a slower imitation of it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from werkzeug.serving import make_server
+
+from local.s3_post_policy import PostPolicyEnforcer
+from local.wsgi import WsgiApp
+
+
+class SerializedDynamoDB:
+    """WSGI middleware: DynamoDB requests (X-Amz-Target DynamoDB_*) run one at a time, to completion."""
+
+    def __init__(self, app: WsgiApp):
+        self.app = app
+        self.lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB_"):
+            return self.app(environ, start_response)
+        with self.lock:
+            # The body is produced inside the lock: moto serialises the item while it is iterated.
+            return list(self.app(environ, start_response))
+
+
+class LocalMotoServer(ThreadedMotoServer):
+    def __init__(self, ip_address: str, port: int, secrets: dict[str, str]):
+        super().__init__(ip_address=ip_address, port=port, verbose=False)
+        self._secrets = secrets
+
+    def _server_entry(self) -> None:
+        moto = DomainDispatcherApplication(create_backend_app)
+        app = SerializedDynamoDB(PostPolicyEnforcer(moto, self._secrets))
+        self._server = make_server(
+            self._ip_address, self._port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._server_ready_event.set()
+        self._server.serve_forever()
