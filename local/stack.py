@@ -17,8 +17,11 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -39,6 +42,7 @@ from local.apigw import (
     proxy_event,
     routes_from,
 )
+from local.cloudfront import expired
 from local.events import AsyncInvoker, SqsPoller
 from local.moto_server import LocalMotoServer
 from local.resources import REGION, LocalNames, create_resources, s3_event_queue
@@ -67,6 +71,7 @@ class Stack:
     api_key: str
     template: Template = field(default_factory=Template)
     retry_delay: float = 1.0
+    clock: Callable[[], float] = time.time  # the results' expiry is judged by it (tests move it)
 
     def __post_init__(self) -> None:
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -245,6 +250,8 @@ class Stack:
         return answer
 
     def _serve_result(self, key: str) -> GatewayAnswer:
+        if expired(key, self.clock()):
+            return GatewayAnswer(410, {"Content-Type": "text/plain"}, b"this result has expired\n")
         try:
             obj = self.s3.get_object(Bucket=self.results_bucket, Key=key)
         except ClientError:
@@ -256,6 +263,8 @@ class Stack:
         ):
             if field_ in obj:
                 headers[name] = str(obj[field_])  # type: ignore[literal-required]
+        if isinstance(expires := obj.get("Expires"), datetime):
+            headers["Expires"] = format_datetime(expires.astimezone(UTC), usegmt=True)
         return GatewayAnswer(200, headers, obj["Body"].read())
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
