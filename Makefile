@@ -11,12 +11,13 @@ export SAM_CLI_TELEMETRY := 0
 # sam validate wants a region; --lint runs offline whatever region this names.
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint bench build deploy validate profiles clean help
+.PHONY: run test lint bench readme-examples build deploy validate profiles clean help
 
 help:
 	@echo "make run       start the whole service on 127.0.0.1:\$${PORT:-3000} (moto, gateway, processor)"
 	@echo "make test      ruff, mypy, cfn-lint, sam validate --lint and every test"
 	@echo "make bench     benchmarks (ratios against references measured in the same run)"
+	@echo "make readme-examples  the README's before/after pictures (docs/examples/), made by the pipeline"
 	@echo "make build     sam build for the Lambda runtime (needs that Python on PATH or in pyenv)"
 	@echo "make deploy    sam deploy --guided"
 	@echo "make profiles  rebuild the CMYK ICC profiles with ArgyllCMS (Debian: argyll icc-profiles-free)"
@@ -55,6 +56,9 @@ validate: $(SAM_VENV)/.installed
 
 bench: $(VENV)/.dev-installed
 	PYTHONPATH=layers/core $(PY) -m bench
+
+readme-examples: $(VENV)/.run-installed
+	PYTHONPATH=layers/core $(PY) scripts/make_readme_examples.py
 
 build: $(SAM_VENV)/.installed
 	@dir=$$(scripts/runtime-python); \

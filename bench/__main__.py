@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHMARKS = ("bench.cold_start", "bench.pipeline", "bench.png_compression")
+BENCHMARKS = ("bench.cold_start", "bench.pipeline", "bench.png_compression", "bench.resize")
 
 
 def main() -> int:

@@ -139,6 +139,35 @@ def test_the_readme_curl_example_answers_200_with_a_tmp_url(stack: RunningStack,
         assert image.format == "JPEG" and image.size == (data["input"]["width"], data["input"]["height"])
 
 
+def test_the_readme_operations_example_answers_the_smart_crop_picture_it_shows(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- curl-operations-example -->\n```bash\n(.*?)```", readme, re.S)
+    assert block, "README lacks the marked operations example"
+    image_port = free_port()
+    script = (
+        block.group(1)
+        .replace("127.0.0.1:3000", f"127.0.0.1:{stack.port}")
+        .replace("8000", str(image_port))
+        .replace(".venv/bin/", f"{ROOT}/.venv/bin/")
+        .replace("--directory docs/", f"--directory {ROOT}/docs/")
+        .replace("&\n", "&\nsleep 1\n")
+    )
+    result = subprocess.run(
+        ["bash", "-c", "set -e\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n" + script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout[result.stdout.index('{"data"') :])["data"]
+    assert (data["output"]["width"], data["output"]["height"]) == (200, 200)
+    assert fetch(data["output"]["tmp_url"]) == (ROOT / "docs/examples/crop-smart.jpg").read_bytes()
+
+
 def test_ctrl_c_stops_every_process_the_stack_started() -> None:
     running = start_stack({})
     assert running.started_in < 60

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from pixelport.capabilities import NO_MODEL, NOT_YET
+from pixelport.capabilities import NO_MODEL
 from pixelport.editing import validate_edit
 from pixelport.errors import ValidationFailed
 
@@ -53,10 +53,10 @@ def test_a_valid_request_lists_both_an_unsupported_operation_and_a_missing_stora
 
 
 def test_an_operation_block_that_is_valid_is_checked_for_support_when_another_block_is_not() -> None:
-    error = problems({"input": URL, "operations": {"padding": "60%", "adjustments": {"exposure": 20}}})
+    error = problems({"input": URL, "operations": {"padding": "60%", "adjustments": {"hdr": 20}}})
     assert error.details == {
         "operations.padding": ["padding cannot be more than 50% of a side"],
-        "operations.adjustments.exposure": [NOT_YET],
+        "operations.adjustments.hdr": [NO_MODEL],
     }
 
 

@@ -1,5 +1,5 @@
 """What this deployment can do with a valid request. The contract accepts every operation of the
-published API; those needing a model or not built yet are refused here with 422 (SPEC section 4)."""
+published API; those needing a model are refused here with 422 (SPEC section 4)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from pixelport.contract.operations import Operations, OutpaintFit
 from pixelport.errors import Details
 
 NO_MODEL = "this deployment provides no model for this operation"
-NOT_YET = "this operation is not available in this deployment yet"
 
 
 def unsupported(ops: Operations) -> Details:
@@ -33,17 +32,8 @@ def unsupported(ops: Operations) -> Details:
         refuse("privacy", NO_MODEL)
     if ops.generative and ops.generative.style_transfer is not None:
         refuse("generative.style_transfer", NO_MODEL)
-    if a := ops.adjustments:
-        if a.hdr != 0:
-            refuse("adjustments.hdr", NO_MODEL)
-        for name in ("exposure", "saturation", "contrast", "sharpness"):
-            if getattr(a, name) != 0:
-                refuse(f"adjustments.{name}", NOT_YET)
-    if rs := ops.resizing:
-        if isinstance(rs.fit, OutpaintFit):
-            refuse("resizing.fit", NO_MODEL)
-        elif not rs.is_identity:
-            refuse("resizing", NOT_YET)
-    if ops.padding is not None:
-        refuse("padding", NOT_YET)
+    if ops.adjustments and ops.adjustments.hdr != 0:
+        refuse("adjustments.hdr", NO_MODEL)
+    if ops.resizing and isinstance(ops.resizing.fit, OutpaintFit):
+        refuse("resizing.fit", NO_MODEL)
     return found

@@ -108,6 +108,10 @@ class Resizing(StrictModel):
                     )
             if w is not None and h is not None:
                 raise ValueError("width and height percentages must be equal")
+        if self.is_identity and self.model_fields_set & {"width", "height"}:
+            # An explicit "auto" follows the other side, which must then be given. Leaving both out
+            # (the published default, both auto) means no resize.
+            raise ValueError('width and height cannot both be "auto"; leave both out for no resize')
         return self
 
     @property
@@ -211,6 +215,15 @@ def _padding(value: Any) -> str:
 
 
 Padding = Annotated[str, PlainValidator(_padding)]
+
+
+def padding_percentages(value: str) -> tuple[float, float]:
+    """A valid `padding` as (vertical, horizontal) percentages; one value is both."""
+    match = _PADDING.match(value)
+    if not match:
+        raise ValueError(f"not a valid padding: {value!r}")
+    vertical, horizontal = match.groups()
+    return float(vertical), float(horizontal if horizontal is not None else vertical)
 
 
 class Privacy(StrictModel):

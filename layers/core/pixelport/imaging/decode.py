@@ -9,6 +9,7 @@ import math
 import struct
 import sys
 import warnings
+from collections.abc import Callable
 from io import BytesIO
 from typing import Any
 
@@ -67,6 +68,7 @@ _FORMAT_KEYS |= {"AVIF": "AVIF", "HEIF": "HEIC", "MPO": "JPEG"}  # MPO: a JPEG w
 assert set(_DECODERS) == set(INPUT_FORMATS) == set(_FORMAT_KEYS.values())
 
 _ORIENTATION = 0x0112
+_TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 _X_RESOLUTION, _Y_RESOLUTION, _RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
 _DPI_SNAP = 0.0127  # half a pixel per metre, in dpi: the rounding of resolutions stored per metre
 
@@ -90,17 +92,46 @@ def too_many_pixels(limit_mp: float, width: int | None = None, height: int | Non
     )
 
 
-def decode(data: bytes) -> Decoded:
+# Given the input's upright size, the smallest upright size the steps need it at (None: full size).
+SizeHint = Callable[[tuple[int, int]], tuple[int, int] | None]
+
+
+def decode(data: bytes, smallest: SizeHint | None = None) -> Decoded:
     """Decode input bytes. A file that cannot be read raises `PixelportError` (4005, 4006, 4131; 5000
-    for a missing bundled profile); any other failure (memory, our own code) propagates as it is."""
+    for a missing bundled profile); any other failure (memory, our own code) propagates as it is.
+
+    With `smallest`, a JPEG is decoded at the smallest DCT scale (1/2, 1/4, 1/8) that is still at least
+    the size it answers, which is several times faster than decoding every pixel; `Decoded.size` stays
+    the full size."""
     key = require_image(data)
     limit_mp = limits().max_input_megapixels
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow's warnings about odd files (EXIF, palettes) are no news
-        return _decode(data, key, limit_mp)
+        return _decode(data, key, limit_mp, smallest)
 
 
-def _decode(data: bytes, key: str, limit_mp: float) -> Decoded:
+def _orientation(im: Image.Image) -> int:
+    try:
+        value = im.getexif().get(_ORIENTATION, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) else 1
+
+
+def _draft(im: Image.Image, smallest: SizeHint) -> tuple[int, int] | None:
+    """Let the JPEG decoder scale `im` down as far as `smallest` allows; the full upright size if it did."""
+    turned = _orientation(im) in _TURNED
+    width, height = im.size
+    upright = (height, width) if turned else (width, height)
+    wanted = smallest(upright)
+    if wanted is None:
+        return None
+    file_wanted = (wanted[1], wanted[0]) if turned else wanted
+    im.draft(None, (max(1, file_wanted[0]), max(1, file_wanted[1])))
+    return upright if im.size != (width, height) else None
+
+
+def _decode(data: bytes, key: str, limit_mp: float, smallest: SizeHint | None = None) -> Decoded:
     fmt = key
     try:
         with Image.open(BytesIO(data), formats=_DECODERS[key]) as im:  # lazy: reads the header only
@@ -114,6 +145,7 @@ def _decode(data: bytes, key: str, limit_mp: float) -> Decoded:
             if im.format != "HEIF" and im.tell() != 0:
                 im.seek(0)
             source_mode = im.mode
+            full_size = _draft(im, smallest) if smallest is not None and fmt == "JPEG" else None
             rawmode = _rawmode(im.tile[0]) if im.tile else None
             im.load()
             icc = im.info.get("icc_profile") or None
@@ -138,7 +170,10 @@ def _decode(data: bytes, key: str, limit_mp: float) -> Decoded:
     if normal.mode == "CMYK":
         used = icc if icc is not None and converted.profile_status == "converted" else None
         cmyk = CmykSource(normal, used or default_cmyk_profile_bytes())
-    return Decoded(image=image, format=fmt, dpi=dpi, source_mode=source_mode, cmyk=cmyk)
+    size = full_size or image.size
+    if (size[0] - size[1]) * (image.width - image.height) < 0:  # EXIF said turned, but it was not applied
+        size = (size[1], size[0])
+    return Decoded(image=image, format=fmt, dpi=dpi, source_mode=source_mode, size=size, cmyk=cmyk)
 
 
 def _rawmode(tile: ImageFile._Tile) -> str | None:

@@ -24,10 +24,11 @@ class CmykSource:
 
 @dataclass
 class Decoded:
-    image: Image.Image  # mode in WORKING_MODES
+    image: Image.Image  # mode in WORKING_MODES; smaller than `size` when decoded at a reduced scale
     format: str  # key of pixelport.formats.INPUT_FORMATS: "JPEG", "HEIC", ...
     dpi: tuple[float, float] | None  # the input's resolution, when it declares one
     source_mode: str  # Pillow's mode of the file as decoded, before normalisation ("CMYK", "I;16", ...)
+    size: tuple[int, int]  # the input's upright size at full resolution, whatever size `image` has
     cmyk: CmykSource | None = None  # set for CMYK inputs, so the pipeline can keep their colour space
 
 

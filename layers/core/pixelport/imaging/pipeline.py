@@ -2,6 +2,10 @@
 and metadata out, so it is tested without any AWS emulation.
 
 Each step is a function of (image, context) with one job; adding an operation means adding a step.
+The order is fixed: orient (done by decode), resize, pad, adjust, flatten, colour (CMYK kept or
+converted, `kept_cmyk` and encode), encode. The geometry of resize and pad is planned before decoding
+(imaging/geometry.py), so a JPEG is decoded no larger than needed and a too large output is refused
+before any pixel is resampled.
 """
 
 from __future__ import annotations
@@ -14,26 +18,18 @@ from PIL import Image
 
 from pixelport.contract.edit import Edit
 from pixelport.contract.limits import limits
-from pixelport.contract.output import CmykColorSpace
 from pixelport.errors import OUTPUT_TOO_MANY_PIXELS, PixelportError
 from pixelport.formats import INPUT_FORMATS, OUTPUT_FORMATS, ImageFormat, OutputFormatName
+from pixelport.imaging.adjust import adjust
 from pixelport.imaging.color import to_cmyk_with
+from pixelport.imaging.context import Context
 from pixelport.imaging.decode import decode
 from pixelport.imaging.encode import encode
+from pixelport.imaging.geometry import Layout, Size, plan
 from pixelport.imaging.model import Decoded
+from pixelport.imaging.pad import pad
+from pixelport.imaging.resize import decode_size, resize
 from pixelport.imaging.steps import flatten
-
-
-@dataclass(frozen=True)
-class Context:
-    request: Edit
-    decoded: Decoded
-
-    @property
-    def output_format(self) -> OutputFormatName:
-        assert self.request.output.format is not None  # settled by parse_edit_request
-        return self.request.output.format.type
-
 
 Step = Callable[[Image.Image, Context], Image.Image]
 
@@ -42,27 +38,27 @@ def flatten_alpha(image: Image.Image, ctx: Context) -> Image.Image:
     """SPEC 3 and 4: JPEG (and CMYK) cannot keep alpha; an explicit background colour replaces it."""
     if image.mode not in ("LA", "RGBA"):
         return image
-    background = ctx.request.operations.background
-    color = background.color if background else None
-    keeps_alpha = ctx.output_format != "jpeg" and not isinstance(
-        ctx.request.output.metadata.color_space, CmykColorSpace
-    )
-    if keeps_alpha and color in (None, "transparent"):
+    color = ctx.background_color
+    if ctx.keeps_alpha and color in (None, "transparent"):
         return image
     return flatten(image, color)
 
 
-def check_output_size(image: Image.Image, ctx: Context) -> Image.Image:
-    if image.width * image.height > limits().max_output_megapixels * 1_000_000:
+def refuse_too_many_pixels(size: Size) -> None:
+    width, height = size
+    if width * height > limits().max_output_megapixels * 1_000_000:
         raise PixelportError(
             OUTPUT_TOO_MANY_PIXELS,
-            f"output would be {image.width}x{image.height}, more than "
-            f"{limits().max_output_megapixels:g} megapixels",
+            f"output would be {width}x{height}, more than {limits().max_output_megapixels:g} megapixels",
         )
+
+
+def check_output_size(image: Image.Image, ctx: Context) -> Image.Image:
+    refuse_too_many_pixels(image.size)
     return image
 
 
-STEPS: tuple[Step, ...] = (flatten_alpha, check_output_size)
+STEPS: tuple[Step, ...] = (resize, pad, adjust, flatten_alpha, check_output_size)
 
 
 def image_info(fmt: ImageFormat, width: int, height: int) -> dict[str, Any]:
@@ -97,9 +93,16 @@ def kept_cmyk(decoded: Decoded, result: Image.Image, ctx: Context) -> tuple[Imag
     return to_cmyk_with(result, cmyk.profile), cmyk.profile
 
 
+def layout_for(request: Edit, size: Size) -> Layout:
+    ops = request.operations
+    layout = plan(size, ops.resizing, ops.padding)
+    refuse_too_many_pixels(layout.canvas)
+    return layout
+
+
 def render(data: bytes, request: Edit) -> Rendered:
-    decoded = decode(data)
-    ctx = Context(request, decoded)
+    decoded = decode(data, lambda size: decode_size(layout_for(request, size)))
+    ctx = Context(request, decoded, layout_for(request, decoded.size))
     image = decoded.image
     for step in STEPS:
         image = step(image, ctx)
@@ -113,6 +116,6 @@ def render(data: bytes, request: Edit) -> Rendered:
     return Rendered(
         data=encoded.data,
         format=encoded.format,
-        input=image_info(INPUT_FORMATS[decoded.format], decoded.image.width, decoded.image.height),
+        input=image_info(INPUT_FORMATS[decoded.format], *decoded.size),
         output=image_info(OUTPUT_FORMATS[encoded.format], encoded.width, encoded.height),
     )
