@@ -140,20 +140,20 @@ def test_a_renewed_lease_keeps_the_task_from_being_taken_over(store: TaskStore, 
 
 @pytest.fixture
 def atomic_writes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """DynamoDB applies each request to an item atomically; moto does not between threads, so each
-    of its item requests is given that guarantee here. A claim that read, checked and then wrote in
-    separate requests would still race under this lock."""
-    from moto.dynamodb.models import DynamoDBBackend
+    """DynamoDB applies each request to an item atomically; moto does not between threads (a request
+    copies an item while another changes it), so each whole DynamoDB request is given that guarantee
+    here, as make run's moto server does (local/moto_server.py). A claim that read, checked and then
+    wrote in separate requests would still race under this lock."""
+    from moto.dynamodb.responses import DynamoHandler
 
     lock = threading.Lock()
-    for name in ("update_item", "put_item", "get_item"):
-        original = getattr(DynamoDBBackend, name)
+    original = DynamoHandler.call_action
 
-        def locked(*args: Any, _original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return _original(*args, **kwargs)
+    def locked(self: Any) -> Any:
+        with lock:
+            return original(self)
 
-        monkeypatch.setattr(DynamoDBBackend, name, locked)
+    monkeypatch.setattr(DynamoHandler, "call_action", locked)
 
 
 @pytest.mark.usefixtures("atomic_writes")
