@@ -15,6 +15,7 @@ from PIL import Image
 from local.stack import free_port
 from tests.e2e.client import edit, fetch, request
 from tests.e2e.conftest import ROOT, TRACEBACK, RunningStack, start_stack, stop_stack
+from tests.e2e.readme import run_readme_block
 from tests.support.http_server import LocalHTTPServer
 
 pytestmark = pytest.mark.e2e
@@ -112,28 +113,11 @@ def test_url_answering_404_and_non_images_are_400(stack: RunningStack, image_ser
 
 
 def test_the_readme_curl_example_answers_200_with_a_tmp_url(stack: RunningStack, tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- curl-example -->\n```bash\n(.*?)```", readme, re.S)
-    assert block, "README lacks the marked curl example"
-    image_port = free_port()
-    # Verbatim but for the ports (the test stack and image server use free ones) and the venv's place.
-    script = (
-        block.group(1)
-        .replace("127.0.0.1:3000", f"127.0.0.1:{stack.port}")
-        .replace("8000", str(image_port))
-        .replace(".venv/bin/", f"{ROOT}/.venv/bin/")
-        .replace("&\n", "&\nsleep 1\n")
+    # The image server's port is a free one, and it gets a second to start.
+    stdout = run_readme_block(
+        "curl-example", stack, tmp_path, replacements={"8000": str(free_port()), "&\n": "&\nsleep 1\n"}
     )
-    result = subprocess.run(
-        ["bash", "-c", "set -e\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n" + script],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    answer = result.stdout[result.stdout.index('{"data"') :]  # http.server prints a banner first
+    answer = stdout[stdout.index('{"data"') :]  # http.server prints a banner first
     data = json.loads(answer)["data"]
     with Image.open(io.BytesIO(fetch(data["output"]["tmp_url"]))) as image:
         assert image.format == "JPEG" and image.size == (data["input"]["width"], data["input"]["height"])
@@ -142,28 +126,13 @@ def test_the_readme_curl_example_answers_200_with_a_tmp_url(stack: RunningStack,
 def test_the_readme_operations_example_answers_the_smart_crop_picture_it_shows(
     stack: RunningStack, tmp_path: Path
 ) -> None:
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- curl-operations-example -->\n```bash\n(.*?)```", readme, re.S)
-    assert block, "README lacks the marked operations example"
-    image_port = free_port()
-    script = (
-        block.group(1)
-        .replace("127.0.0.1:3000", f"127.0.0.1:{stack.port}")
-        .replace("8000", str(image_port))
-        .replace(".venv/bin/", f"{ROOT}/.venv/bin/")
-        .replace("--directory docs/", f"--directory {ROOT}/docs/")
-        .replace("&\n", "&\nsleep 1\n")
-    )
-    result = subprocess.run(
-        ["bash", "-c", "set -e\ntrap 'kill $(jobs -p) 2>/dev/null' EXIT\n" + script],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    data = json.loads(result.stdout[result.stdout.index('{"data"') :])["data"]
+    replacements = {
+        "8000": str(free_port()),
+        "--directory docs/": f"--directory {ROOT}/docs/",
+        "&\n": "&\nsleep 1\n",
+    }
+    stdout = run_readme_block("curl-operations-example", stack, tmp_path, replacements=replacements)
+    data = json.loads(stdout[stdout.index('{"data"') :])["data"]
     assert (data["output"]["width"], data["output"]["height"]) == (200, 200)
     assert fetch(data["output"]["tmp_url"]) == (ROOT / "docs/examples/crop-smart.jpg").read_bytes()
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import subprocess
 import sys
 import time
@@ -29,7 +28,8 @@ from PIL import Image
 
 from local.stack import free_port
 from tests.e2e.client import Answer, edit, request
-from tests.e2e.conftest import ROOT, TRACEBACK, RunningStack, start_stack, stop_stack
+from tests.e2e.conftest import TRACEBACK, RunningStack, start_stack, stop_stack
+from tests.e2e.readme import run_readme_block
 from tests.support.http_server import LocalHTTPServer
 
 pytestmark = pytest.mark.e2e
@@ -327,28 +327,16 @@ def test_every_seed_example_naming_storage_name_works_verbatim(storage_stack: Ru
 
 
 def test_the_readme_storage_walk_through_runs_verbatim(stack: RunningStack, tmp_path: Path) -> None:
-    readme = (ROOT / "README.md").read_text()
-    block = re.search(r"<!-- storage-walkthrough -->\n```bash\n(.*?)```", readme, re.S)
-    assert block, "README lacks the marked storage walk-through"
-    # Verbatim but for the ports (the test stack's are free ones) and the venv's place.
-    script = (
-        block.group(1)
-        .replace("127.0.0.1:3000", f"127.0.0.1:{stack.port}")
-        .replace("http://127.0.0.1:5000", stack.moto_endpoint)
-        .replace(".venv/bin/", f"{ROOT}/.venv/bin/")
-    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    result = subprocess.run(
-        ["bash", "-c", "set -e\n" + script],
-        cwd=tmp_path,
+    stdout = run_readme_block(
+        "storage-walkthrough",
+        stack,
+        tmp_path,
+        replacements={"http://127.0.0.1:5000": stack.moto_endpoint},
         env=env,
-        capture_output=True,
-        text=True,
         timeout=120,
-        check=False,
     )
-    assert result.returncode == 0, result.stdout + result.stderr
-    connected, edited, content_type = result.stdout.strip().splitlines()
+    connected, edited, content_type = stdout.strip().splitlines()
     storage = json.loads(connected)["data"]
     try:
         assert storage["parameters"]["credentials"] == {"access_key": "customer-key"}

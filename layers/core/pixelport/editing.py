@@ -34,9 +34,8 @@ from pixelport.errors import (
     merge_details,
 )
 from pixelport.sniff import media_type, require_image
-from pixelport.sources.network_guard import policy_from_env
 from pixelport.sources.storage import read_input
-from pixelport.sources.url import Fetched, fetch
+from pixelport.sources.url import Fetched, fetch_input
 from pixelport.staging import Staged, input_key, staged_key
 from pixelport.storage.registry import StorageRecord, StorageRegistry
 from pixelport.storage.web_folder import read_only_message
@@ -145,7 +144,7 @@ class EditService:
     def _fetch(self, url: str) -> Fetched:
         if self.fetcher is not None:
             return self.fetcher(url)
-        return fetch(url, policy=policy_from_env(), limits=limits())
+        return fetch_input(url)
 
     def _lookup(self, account: str) -> StorageLookup | None:
         registry = self.storages

@@ -17,9 +17,9 @@ from pixelport.imaging.pipeline import render
 from pixelport.lease import LEASE_SECONDS, LeaseKeeper
 from pixelport.naming import output_name
 from pixelport.results import store_tmp
-from pixelport.sources.staged import fetch_url, read_input
+from pixelport.sources.staged import read_input
 from pixelport.sources.storage import read_input as read_storage_input
-from pixelport.sources.url import Fetched
+from pixelport.sources.url import Fetched, fetch_input
 from pixelport.staging import StagedKey, parse_staged_key
 from pixelport.storage.output import write_result
 from pixelport.storage.registry import StorageRegistry
@@ -111,8 +111,8 @@ class Processor:
         object with its own credentials (a storage disconnected since acceptance is the client's 422)."""
         with accepted_request():
             source = parse_input(reference)
-        if not isinstance(source, StorageRef):
-            return fetch_url(reference)
+            if not isinstance(source, StorageRef):
+                return fetch_input(reference)
         record = self._registry().by_name(account, source.storage)
         if record is None:
             missing = f"storage '{source.storage}' is not connected to this account"

@@ -7,11 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from pixelport.contract.limits import TEXT_CEILING, limits
+from pixelport.contract.limits import limits
 from pixelport.errors import INPUT_TOO_LARGE, PixelportError
 from pixelport.sniff import require_image
-from pixelport.sources.network_guard import policy_from_env
-from pixelport.sources.url import Fetched, fetch
+from pixelport.sources.url import Fetched, fetch_input
 from pixelport.staging import Staged, StagedKey
 
 if TYPE_CHECKING:
@@ -27,20 +26,13 @@ class InputBytes:
     name: str  # the input's file name, for the output's name; "" when the task already has it
 
 
-def fetch_url(url: str) -> Fetched:
-    """Fetch an accepted request's input: its length was checked on acceptance and a limit lowered
-    since does not apply again (contract.limits.accepted_request); every other rule does."""
-    accepted = limits().model_copy(update={"max_input_url_length": TEXT_CEILING})
-    return fetch(url, policy=policy_from_env(), limits=accepted)
-
-
 def read_input(
     s3: S3Client,
     bucket: str,
     staged: StagedKey,
     *,
     source_url: str,
-    fetcher: Callable[[str], Fetched] = fetch_url,
+    fetcher: Callable[[str], Fetched] = fetch_input,
 ) -> InputBytes:
     """The input's bytes; a `PixelportError` (the sync route's code and message) when the source fails."""
     key = f"{staged.kind}/{staged.task_id}"
@@ -53,7 +45,14 @@ def read_input(
     if size > limits().max_input_bytes:
         raise PixelportError(INPUT_TOO_LARGE, f"input is larger than {limits().max_input_bytes} bytes")
     declared = obj.get("Metadata", {}).get(DECLARED_SIZE_METADATA)
-    if staged.kind is Staged.UPLOAD and declared is not None and declared.isdigit() and size > int(declared):
+    # The policy fixes this value; anything but plain ASCII digits is ignored rather than trusted.
+    if (
+        staged.kind is Staged.UPLOAD
+        and declared
+        and declared.isascii()
+        and declared.isdigit()
+        and size > int(declared)
+    ):
         # S3 refuses this under the upload's POST policy; this is the second line of defence.
         raise PixelportError(
             INPUT_TOO_LARGE, f"the upload is {size} bytes, more than the {declared} declared"

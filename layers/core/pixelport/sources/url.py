@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 from urllib.parse import quote, unquote, urljoin, urlsplit
 
-from pixelport.contract.limits import Limits
+from pixelport.contract.limits import Limits, limits, text_limit
 from pixelport.contract.source_url import DEFAULT_PORTS, MAX_URL_LENGTH, check_characters, check_source_url
 from pixelport.errors import (
     INPUT_HTTP_STATUS,
@@ -41,7 +41,7 @@ from pixelport.errors import (
     INPUT_UNREACHABLE,
     PixelportError,
 )
-from pixelport.sources.network_guard import NetworkPolicy
+from pixelport.sources.network_guard import NetworkPolicy, policy_from_env
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -66,6 +66,11 @@ class Fetched:
     url: str  # the final URL, after redirects
     content_type: str | None  # the Content-Type header as sent, None when absent
     name: str  # the percent-decoded last path segment of the requested URL, "" when there is none
+
+
+def fetch_input(url: str) -> Fetched:
+    """Fetch an input URL with the deployment's network policy and limits."""
+    return fetch(url, policy=policy_from_env(), limits=limits())
 
 
 def fetch(
@@ -172,7 +177,8 @@ class _Target:
     @classmethod
     def first(cls, url: str, limits: Limits) -> _Target:
         """The input URL, held to the contract's rules (it normally comes from a validated request)."""
-        return cls._checked(url, "input URL", max_length=limits.max_input_url_length)
+        # A request accepted earlier (contract.limits.accepted_request): not held to a lower limit set since.
+        return cls._checked(url, "input URL", max_length=text_limit(limits.max_input_url_length))
 
     def redirect(self, location: str) -> _Target:
         """Where a redirect's Location (resolved against this URL) leads, held to the same rules."""
