@@ -2,8 +2,6 @@
 
 Thin: parse the event, call the core, shape the response."""
 
-from __future__ import annotations
-
 import base64
 import json
 import re
@@ -20,8 +18,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pixelport import aws, settings
 from pixelport.accounts import AccountStore
+from pixelport.api_document import answers, openapi_json, takes_body
 from pixelport.auth import Gate
+from pixelport.contract.answers import (
+    EditAnswer,
+    StorageAnswer,
+    StorageListAnswer,
+    StorageTypesAnswer,
+    TaskAnswer,
+    UploadTaskAnswer,
+)
+from pixelport.contract.edit import EditRequest
 from pixelport.contract.limits import limits
+from pixelport.contract.storage import StorageChangeBody, StorageCreateBody
+from pixelport.contract.upload import UploadForm, UploadSlotBody
 from pixelport.editing import EditService, parse_body
 from pixelport.errors import BODY_NOT_JSON, INTERNAL, ROUTE_NOT_FOUND, TASK_NOT_FOUND, PixelportError
 from pixelport.observability import count_failure
@@ -38,6 +48,9 @@ metrics = Metrics()
 app = APIGatewayRestResolver()
 
 ASYNC_RESULT_PATH = "/v1/image/edit/async/"
+OPENAPI_PATH = "/v1/openapi.json"
+# Routes that answer without a key: the API's own description.
+PUBLIC_PATHS = frozenset({OPENAPI_PATH})
 # Headers the gate sets for the answer of the current invocation (RateLimit-*), whatever that answer is.
 answer_headers: dict[str, str] = {}
 # Task ids are ASCII digits (they stay below 2**53); str.isdigit would also take "²", which int() refuses.
@@ -79,21 +92,27 @@ def request_id() -> str:
     return str(app.current_event.request_context.request_id)
 
 
+def base_path() -> str:
+    """The path before the route's, as the client reached this API: "/prod" on the execute-api host
+    (requestContext.path carries the stage), "" on a custom domain or locally."""
+    event = app.current_event
+    full_path: str = event.raw_event.get("requestContext", {}).get("path") or event.path
+    return full_path[: len(full_path) - len(event.path)] if full_path.endswith(event.path) else ""
+
+
 def result_url(task_id: int) -> str:
     """The absolute URL of GET /v1/image/edit/async/{id}, as the client reached this API."""
     event = app.current_event
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    ctx = event.raw_event.get("requestContext", {})
-    host = ctx.get("domainName") or headers.get("host", "")
+    host = event.raw_event.get("requestContext", {}).get("domainName") or headers.get("host", "")
     proto = headers.get("x-forwarded-proto", "https")
-    # requestContext.path carries the stage ("/prod/v1/...") when called on the execute-api host.
-    full_path: str = ctx.get("path") or event.path
-    prefix = full_path[: len(full_path) - len(event.path)] if full_path.endswith(event.path) else ""
-    return f"{proto}://{host}{prefix}{ASYNC_RESULT_PATH}{task_id}"
+    return f"{proto}://{host}{base_path()}{ASYNC_RESULT_PATH}{task_id}"
 
 
 def authenticated(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     event = app.current_event
+    if event.path in PUBLIC_PATHS:
+        return next_middleware(app)
     account = gate().admit(event.path, event.headers.get("Authorization"), answer_headers)
     app.append_context(account=account)
     return next_middleware(app)
@@ -114,7 +133,15 @@ def finished_response(task: Task) -> Response[str]:
     return json_response(202, {"data": async_payload(task, result_url(task.id))})
 
 
-@app.post("/v1/image/edit")
+@app.post(
+    "/v1/image/edit",
+    summary="Edit an image and wait for the result",
+    responses=answers(
+        EditAnswer, "the result, written", accepted=TaskAnswer, errors=(400, 403, 413, 422, 429)
+    ),
+    tags=["image editing"],
+)
+@takes_body(EditRequest, "input, operations and output (SPEC 2.1)")
 @tracer.capture_method
 def edit() -> Response[str]:
     started = time.monotonic()
@@ -129,7 +156,17 @@ def wait_for(task: Task, started: float) -> Task:
     return service().wait(task, deadline=time.monotonic() + min(window, remaining))
 
 
-@app.post("/v1/image/edit/upload")
+@app.post(
+    "/v1/image/edit/upload",
+    summary="Edit an uploaded image (multipart/form-data, up to the upload body limit)",
+    responses=answers(
+        EditAnswer, "the result, written", accepted=TaskAnswer, errors=(400, 403, 413, 422, 429)
+    ),
+    tags=["image editing"],
+)
+@takes_body(
+    UploadForm, "`file` (the image) and `data` (the edit request without input)", "multipart/form-data"
+)
 @tracer.capture_method
 def edit_upload() -> Response[str]:
     started = time.monotonic()
@@ -144,7 +181,13 @@ def edit_upload() -> Response[str]:
     return finished_response(wait_for(task, started))
 
 
-@app.post("/v1/image/edit/upload/url")
+@app.post(
+    "/v1/image/edit/upload/url",
+    summary="A presigned S3 upload for a large file; the upload starts the task",
+    responses=answers(UploadTaskAnswer, "the task and its upload slot", errors=(400, 403, 413, 422, 429)),
+    tags=["image editing"],
+)
+@takes_body(UploadSlotBody, "the file to upload (name, size) and the edit request without input")
 @tracer.capture_method
 def edit_upload_url() -> Response[str]:
     body = parse_body(app.current_event.body)
@@ -154,14 +197,25 @@ def edit_upload_url() -> Response[str]:
     )
 
 
-@app.post("/v1/image/edit/async")
+@app.post(
+    "/v1/image/edit/async",
+    summary="Accept an edit and answer at once; poll result_url",
+    responses=answers(TaskAnswer, "the accepted task", errors=(400, 403, 413, 422, 429)),
+    tags=["image editing"],
+)
+@takes_body(EditRequest, "input, operations and output (SPEC 2.1)")
 @tracer.capture_method
 def edit_async() -> Response[str]:
     task = service().accept(parse_body(app.current_event.body), account=account(), request_id=request_id())
     return json_response(200, {"data": async_payload(task, result_url(task.id))})
 
 
-@app.get("/v1/image/edit/async/<task_id>")
+@app.get(
+    "/v1/image/edit/async/<task_id>",
+    summary="A task: its status, result or errors",
+    responses=answers(TaskAnswer, "the task", errors=(403, 404, 429)),
+    tags=["image editing"],
+)
 @tracer.capture_method
 def edit_async_result(task_id: str) -> Response[str]:
     task = service().get(int(task_id), account=account()) if TASK_ID.fullmatch(task_id) else None
@@ -170,36 +224,80 @@ def edit_async_result(task_id: str) -> Response[str]:
     return json_response(200, {"data": async_payload(task, result_url(task.id))})
 
 
-@app.get("/v1/storage/storage-types")
+@app.get(
+    "/v1/storage/storage-types",
+    summary="The storage types",
+    responses=answers(StorageTypesAnswer, "the types", errors=(403,)),
+    tags=["storage"],
+)
 def storage_types() -> Response[str]:
     return json_response(200, {"data": storages().types()})
 
 
-@app.get("/v1/storage/storages")
+@app.get(
+    "/v1/storage/storages",
+    summary="The account's connected storages (no credentials)",
+    responses=answers(StorageListAnswer, "the storages", errors=(403,)),
+    tags=["storage"],
+)
 def storage_list() -> Response[str]:
     return json_response(200, {"data": storages().list(account())})
 
 
-@app.post("/v1/storage/storages")
+@app.post(
+    "/v1/storage/storages",
+    summary="Connect a storage",
+    responses=answers(
+        StorageAnswer, "the storage, with credentials.access_key only", errors=(400, 403, 409, 413, 422)
+    ),
+    tags=["storage"],
+)
+@takes_body(StorageCreateBody, "name, type and the type's parameters (SPEC 5)")
 def storage_create() -> Response[str]:
     created = storages().create(account(), parse_body(app.current_event.body))
     return json_response(200, {"data": created})
 
 
-@app.get("/v1/storage/storages/<storage_id>")
+@app.get(
+    "/v1/storage/storages/<storage_id>",
+    summary="A connected storage",
+    responses=answers(StorageAnswer, "the storage, with credentials.access_key only", errors=(403, 404)),
+    tags=["storage"],
+)
 def storage_read(storage_id: str) -> Response[str]:
     return json_response(200, {"data": storages().get(account(), storage_id)})
 
 
-@app.patch("/v1/storage/storages/<storage_id>")
+@app.patch(
+    "/v1/storage/storages/<storage_id>",
+    summary="Change a storage's name, type or parameters",
+    responses=answers(StorageAnswer, "the storage as changed", errors=(400, 403, 404, 409, 413, 422)),
+    tags=["storage"],
+)
+@takes_body(StorageChangeBody, "any of name, type, parameters")
 def storage_change(storage_id: str) -> Response[str]:
     changed = storages().change(account(), storage_id, parse_body(app.current_event.body))
     return json_response(200, {"data": changed})
 
 
-@app.delete("/v1/storage/storages/<storage_id>")
+@app.delete(
+    "/v1/storage/storages/<storage_id>",
+    summary="Disconnect a storage (the bucket is untouched)",
+    responses=answers(StorageAnswer, "the storage as it was", errors=(403, 404)),
+    tags=["storage"],
+)
 def storage_delete(storage_id: str) -> Response[str]:
     return json_response(200, {"data": storages().delete(account(), storage_id)})
+
+
+@app.get(OPENAPI_PATH, include_in_schema=False)
+def openapi_document() -> Response[str]:
+    return Response(status_code=200, content_type="application/json", body=api_document(base_path()))
+
+
+@cache
+def api_document(base: str) -> str:
+    return openapi_json(app, base)
 
 
 @app.not_found

@@ -37,8 +37,10 @@ def delivering_s3_notifications(deliver: Callable[[dict[str, Any]], Any]) -> Ite
                 for message in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []):
                     event = json.loads(message["Body"])
                     if "Records" in event:
-                        deliver(event)
+                        # counted as handed over: the processor marks the task DONE before
+                        # `deliver` returns, and a test may read the count in between
                         delivered[0] += 1
+                        deliver(event)
                     sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
             stop.wait(0.05)
 

@@ -167,8 +167,11 @@ def response_json(response: dict[str, Any]) -> Any:
 def call_api(event: dict[str, Any]) -> dict[str, Any]:
     """ApiFunction's handler, with API Gateway's 29 seconds."""
     from functions.api import app as api
+    from tests.support.answers import check_answer
 
-    return invoke(api.lambda_handler, event, timeout=29)
+    response = invoke(api.lambda_handler, event, timeout=29)
+    check_answer(event, response)
+    return response
 
 
 def submit_async(url: str) -> int:

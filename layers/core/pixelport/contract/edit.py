@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field, ValidationError, field_validator
 
 from pixelport.contract.base import StrictModel, details_from
-from pixelport.contract.limits import accepted_request
+from pixelport.contract.limits import accepted_request, limits
 from pixelport.contract.operations import Operations, operation_rule_errors
 from pixelport.contract.output import Output, OutputOptions, output_rule_errors, parse_destination
 from pixelport.contract.references import StorageRef, UrlRef, parse_input
@@ -18,7 +18,11 @@ from pixelport.errors import Details, ValidationFailed
 
 
 class EditRequest(StrictModel):
-    input: str = Field(min_length=1)
+    input: str = Field(
+        min_length=1,
+        description="an http(s) URL or storage://<storage-name>/<path>",
+        json_schema_extra=lambda schema: schema.update(maxLength=limits().max_input_url_length),
+    )
     operations: Operations
     output: Output = OutputOptions()
 

@@ -49,7 +49,14 @@ def _dimension(value: Any) -> int | str:
     return str(value)
 
 
-Dimension = Annotated[int | str, PlainValidator(_dimension)]
+Dimension = Annotated[
+    int | str,
+    PlainValidator(
+        _dimension,
+        json_schema_input_type=Annotated[int, Field(ge=1)]
+        | Annotated[str, Field(pattern=r"^(auto|\d+(\.\d+)?%)$", description='"auto" or a percentage')],
+    ),
+]
 
 
 def percent(value: int | str) -> float | None:
@@ -88,7 +95,15 @@ Fit = Annotated[
     | Annotated[CanvasFit, Tag("@canvas")]
     | Annotated[OutpaintFit, Tag("@outpaint")],
     by_type("'crop', 'cover', 'bounds', 'canvas', 'outpaint'"),
-    BeforeValidator(name_to_object),
+    BeforeValidator(
+        name_to_object,
+        json_schema_input_type=Literal["crop", "cover", "bounds", "canvas", "outpaint"]
+        | CropFit
+        | CoverFit
+        | BoundsFit
+        | CanvasFit
+        | OutpaintFit,
+    ),
 ]
 
 

@@ -34,20 +34,21 @@ class TiffLossy(StrictModel):
 
 
 _COMPRESSIONS = "'lossy', 'lossless'"
+CompressionName = Literal["lossy", "lossless"]
 WebpCompression = Annotated[
     Annotated[WebpLossy, Tag("@lossy")] | Annotated[Lossless, Tag("@lossless")],
     by_type(_COMPRESSIONS),
-    BeforeValidator(name_to_object),
+    BeforeValidator(name_to_object, json_schema_input_type=CompressionName | WebpLossy | Lossless),
 ]
 AvifCompression = Annotated[
     Annotated[AvifLossy, Tag("@lossy")] | Annotated[Lossless, Tag("@lossless")],
     by_type(_COMPRESSIONS),
-    BeforeValidator(name_to_object),
+    BeforeValidator(name_to_object, json_schema_input_type=CompressionName | AvifLossy | Lossless),
 ]
 TiffCompression = Annotated[
     Annotated[TiffLossy, Tag("@lossy")] | Annotated[Lossless, Tag("@lossless")],
     by_type(_COMPRESSIONS),
-    BeforeValidator(name_to_object),
+    BeforeValidator(name_to_object, json_schema_input_type=CompressionName | TiffLossy | Lossless),
 ]
 
 
@@ -84,7 +85,15 @@ FormatOptions = Annotated[
     | Annotated[AvifFormat, Tag("@avif")]
     | Annotated[TiffFormat, Tag("@tiff")],
     by_type("'jpeg', 'png', 'webp', 'avif', 'tiff'"),
-    BeforeValidator(name_to_object),
+    BeforeValidator(
+        name_to_object,
+        json_schema_input_type=OutputFormatName
+        | JpegFormat
+        | PngFormat
+        | WebpFormat
+        | AvifFormat
+        | TiffFormat,
+    ),
 ]
 
 FORMAT_MODELS: dict[OutputFormatName, type[StrictModel]] = {
@@ -111,7 +120,9 @@ class CmykColorSpace(StrictModel):
 ColorSpace = Annotated[
     Annotated[RgbColorSpace, Tag("@RGB")] | Annotated[CmykColorSpace, Tag("@CMYK")],
     by_type("'RGB', 'CMYK'"),
-    BeforeValidator(name_to_object),
+    BeforeValidator(
+        name_to_object, json_schema_input_type=Literal["RGB", "CMYK"] | RgbColorSpace | CmykColorSpace
+    ),
 ]
 
 
@@ -132,7 +143,13 @@ def parse_destination(value: str) -> StorageRef:
 
 
 class OutputOptions(StrictModel):
-    destination: str | None = Field(None, min_length=1)
+    destination: str | None = Field(
+        None,
+        min_length=1,
+        description="storage://<name>/<path>/<file> or a folder storage://<name>/<path>/; "
+        "none: the temporary bucket",
+        json_schema_extra=lambda schema: schema.update(maxLength=limits().max_destination_length),
+    )
     format: FormatOptions | None = None
     metadata: Metadata = Metadata()
 
@@ -153,7 +170,13 @@ def _output_object(value: object) -> object:
     return {"destination": value} if isinstance(value, str) else value
 
 
-Output = Annotated[OutputOptions, BeforeValidator(_output_object)]
+Output = Annotated[
+    OutputOptions,
+    BeforeValidator(
+        _output_object,
+        json_schema_input_type=Annotated[str, Field(description="the destination alone")] | OutputOptions,
+    ),
+]
 
 
 def destination_extension(ref: StorageRef | None) -> str:

@@ -143,6 +143,34 @@ class _Change(StrictModel):
     parameters: dict[str, Any] | None = None
 
 
+class BucketStorageBody(StrictModel):
+    """POST /v1/storage/storages for an s3 or gcs bucket (the document's view of `parse_storage_create`)."""
+
+    name: StorageName
+    type: Literal["s3", "gcs"]
+    parameters: BucketParameters
+
+
+class WebFolderStorageBody(StrictModel):
+    """POST /v1/storage/storages for a read-only web folder."""
+
+    name: StorageName
+    type: Literal["web_folder"]
+    parameters: WebFolderParameters
+
+
+StorageCreateBody = Annotated[BucketStorageBody | WebFolderStorageBody, Field(discriminator="type")]
+
+
+class StorageChangeBody(StrictModel):
+    """PATCH /v1/storage/storages/{id}: any of name, type, parameters (at least one). With the type
+    unchanged, `parameters` changes only the keys it names; a new type needs its parameters whole."""
+
+    name: StorageName | None = None
+    type: StorageType | None = None
+    parameters: BucketParametersChange | WebFolderParametersChange | None = None
+
+
 @dataclass(frozen=True)
 class StorageSpec:
     """A valid POST body."""

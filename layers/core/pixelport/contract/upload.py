@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, Field, Json, field_validator
 
 from pixelport.contract.base import StrictModel
+from pixelport.contract.edit import UploadEdit
 from pixelport.contract.limits import limits
 from pixelport.formats import ACCEPTED_INPUT_NAMES, INPUT_FORMATS, ImageFormat
 
@@ -19,7 +20,11 @@ def format_of_name(name: str) -> ImageFormat | None:
 
 class UploadFile(StrictModel):
     name: str = Field(min_length=1, max_length=255)
-    size: int = Field(ge=1)
+    size: int = Field(
+        ge=1,
+        description="the file's size in bytes",
+        json_schema_extra=lambda schema: schema.update(maximum=limits().max_input_bytes),
+    )
 
     @field_validator("name")
     @classmethod
@@ -47,3 +52,18 @@ class UploadFile(StrictModel):
 class UploadSlotRequest(StrictModel):
     file: UploadFile
     data: dict[str, Any]  # an upload's `data`: checked by editing.validate_upload_data
+
+
+class UploadForm(BaseModel):
+    """POST /v1/image/edit/upload (SPEC 2.4), as the OpenAPI document shows it; `uploads.read_upload`
+    reads the multipart body itself."""
+
+    file: bytes = Field(description="the image; its file name becomes the output's name")
+    data: Json[UploadEdit] = Field(description="the edit request without `input`, as a JSON string")
+
+
+class UploadSlotBody(StrictModel):
+    """POST /v1/image/edit/upload/url as the OpenAPI document shows it (`data` is checked as an upload's)."""
+
+    file: UploadFile
+    data: UploadEdit

@@ -1,0 +1,126 @@
+"""The answers of the API (SPEC 1, 2, 5), as models for the OpenAPI document.
+
+The routes build their payloads in `pixelport.responses` and `pixelport.storage.views`; these models
+describe them, and `tests/unit/test_openapi.py` checks real payloads against them, so a change to one
+without the other fails a test.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from pixelport.contract.storage import StorageType
+
+TaskStatus = Literal["ACCEPTED", "PROCESSING", "DONE", "ERROR"]
+
+
+class ImageInfo(BaseModel):
+    ext: str = Field(description="file extension, without the dot", examples=["jpg"])
+    mps: float = Field(description="megapixels: width x height / 1,000,000", examples=[4.1472])
+    mime: str = Field(description="media type", examples=["image/jpeg"])
+    format: str = Field(description="format name, upper case", examples=["JPEG"])
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+
+
+class OutputInfo(ImageInfo):
+    tmp_url: str | None = Field(
+        None, description="public URL of a temporary result; it stops working 24 hours after it was written"
+    )
+    object_key: str | None = Field(None, description="key of the result in connected storage")
+    object_bucket: str | None = Field(None, description="bucket of the result in connected storage")
+    object_uri: str | None = Field(None, description="storage://name/key of the result in connected storage")
+
+
+class EditResult(BaseModel):
+    input: ImageInfo
+    output: OutputInfo
+
+
+class TaskError(BaseModel):
+    error: str = Field(description="why the task failed, for humans")
+    created_at: str | None = Field(None, description="when it failed (ISO 8601)")
+
+
+class TaskResult(BaseModel):
+    """`{}` until the task is DONE."""
+
+    input_object: ImageInfo | None = None
+    output_object: OutputInfo | None = None
+
+
+class EditTask(BaseModel):
+    id: int = Field(description="the task id")
+    status: TaskStatus
+    result_url: str = Field(description="absolute URL of GET /v1/image/edit/async/{task_id}")
+    created_at: str = Field(description="when the task was accepted (ISO 8601)")
+    request: dict[str, Any] | None = Field(description="the edit request as sent")
+    errors: list[TaskError] = Field(description="empty unless status is ERROR")
+    result: TaskResult
+
+
+class UploadSlot(BaseModel):
+    url: str = Field(description="where to POST the file (multipart/form-data)")
+    fields: dict[str, str] = Field(description="form fields to send, in order, before the `file` part")
+    expires_at: str = Field(description="the slot refuses uploads after this time (ISO 8601)")
+
+
+class UploadEditTask(EditTask):
+    upload: UploadSlot
+
+
+class AccessKey(BaseModel):
+    access_key: str
+
+
+class StorageShown(BaseModel):
+    """A connected storage as answered: no secret ever; `credentials.access_key` in the detailed form."""
+
+    id: int
+    name: str
+    type: StorageType
+    parameters: dict[str, str | AccessKey] = Field(
+        description="bucket and path (s3, gcs) or base_url (web_folder); credentials.access_key only"
+    )
+    created_at: str
+
+
+class EditAnswer(BaseModel):
+    data: EditResult
+
+
+class TaskAnswer(BaseModel):
+    data: EditTask
+
+
+class UploadTaskAnswer(BaseModel):
+    data: UploadEditTask
+
+
+class StorageTypesAnswer(BaseModel):
+    data: list[StorageType]
+
+
+class StorageListAnswer(BaseModel):
+    data: list[StorageShown]
+
+
+class StorageAnswer(BaseModel):
+    data: StorageShown
+
+
+class ErrorAnswer(BaseModel):
+    """Every non-2xx answer (SPEC 1); 429 nests it under `detail`."""
+
+    error_code: str = Field(description="stable code; the README's table lists them", examples=["9000"])
+    error_type: Literal["auth", "validation", "general", "image", "storage", "user"]
+    error_message: str = Field(description="for humans: several reasons joined as sentences")
+    error_details: dict[str, list[str]] = Field(
+        description="dotted field path -> messages; {} when no field is to blame"
+    )
+
+
+class RateLimitedAnswer(BaseModel):
+    detail: ErrorAnswer

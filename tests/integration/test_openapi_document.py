@@ -1,0 +1,126 @@
+"""GET /v1/openapi.json: the OpenAPI document Powertools generates from the routes and contract models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from openapi_spec_validator import validate
+
+from local.template import Template
+from tests.support.lambdas import api_event, call_api, response_json
+
+pytestmark = pytest.mark.usefixtures("aws")
+
+OPENAPI = "/v1/openapi.json"
+CATCH_ALL = "/{proxy+}"
+
+
+def served_document(key: str | None = None) -> dict[str, Any]:
+    response = call_api(api_event(method="GET", path=OPENAPI, key=key))
+    assert response["statusCode"] == 200, response["body"]
+    assert response["multiValueHeaders"]["Content-Type"] == ["application/json"]
+    parsed: dict[str, Any] = response_json(response)
+    return parsed
+
+
+def template_routes(template: Template) -> set[tuple[str, str]]:
+    events = template.functions()["ApiFunction"].events.values()
+    return {
+        (e["Properties"]["Method"].lower(), e["Properties"]["Path"])
+        for e in events
+        if e["Type"] == "Api" and e["Properties"]["Path"] != CATCH_ALL
+    }
+
+
+def test_the_document_is_served_without_a_key_and_is_valid_openapi() -> None:
+    document = served_document(key=None)
+    validate(document)
+    assert document["openapi"].startswith("3.1")
+    assert document["security"] == [{"apiKey": []}]
+
+
+def test_routes_still_need_a_key_when_the_document_does_not() -> None:
+    response = call_api(api_event(method="GET", path="/v1/storage/storages", key=None))
+    assert response["statusCode"] == 401
+
+
+def test_every_route_of_the_template_is_in_the_document_and_nothing_else(template: Template) -> None:
+    document = served_document()
+    documented = {(method, path) for path, item in document["paths"].items() for method in item}
+    assert template_routes(template) - {("get", OPENAPI)} == documented
+
+
+def test_the_server_is_the_stage_the_client_called() -> None:
+    # api_event's requestContext.path is "/prod/..." as on the execute-api host.
+    assert served_document()["servers"] == [{"url": "/prod"}]
+
+
+def schema(document: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = document["components"]["schemas"][name]
+    return found
+
+
+def test_fields_defaults_and_ranges_come_from_the_contract_models() -> None:
+    document = served_document()
+    edit = document["paths"]["/v1/image/edit"]["post"]["requestBody"]["content"]["application/json"]
+    assert edit["schema"]["$ref"] == "#/components/schemas/EditRequest"
+    request = schema(document, "EditRequest")
+    assert request["required"] == ["input", "operations"]
+    assert request["additionalProperties"] is False
+    jpeg = schema(document, "JpegFormat")["properties"]
+    assert (jpeg["quality"]["minimum"], jpeg["quality"]["maximum"], jpeg["quality"]["default"]) == (
+        1,
+        100,
+        85,
+    )
+    assert jpeg["progressive"]["default"] is True
+    cmyk = schema(document, "CmykColorSpace")["properties"]["color_profile"]
+    assert cmyk["default"] == "ISO_Coated"
+    assert set(cmyk["enum"]) == {"ISO_Coated", "ISO_Uncoated", "USWeb_Coated", "USWeb_Uncoated"}
+    dpi = schema(document, "Metadata")["properties"]["dpi"]["anyOf"][0]
+    assert (dpi["minimum"], dpi["maximum"]) == (1, 10000)
+
+
+def test_short_forms_are_in_the_document() -> None:
+    document = served_document()
+    output = schema(document, "EditRequest")["properties"]["output"]["anyOf"]
+    assert {"type": "string", "description": "the destination alone"} in output
+    formats = schema(document, "OutputOptions")["properties"]["format"]["anyOf"]
+    assert {"type": "string", "enum": ["jpeg", "png", "webp", "avif", "tiff"]} in formats
+
+
+def test_configured_limits_are_the_documents_ranges(set_limits: Any) -> None:
+    from functions.api import app as api
+
+    set_limits(max_input_url_length=300, max_input_bytes=1234)
+    api.api_document.cache_clear()
+    try:
+        document = served_document()
+    finally:
+        api.api_document.cache_clear()
+    assert schema(document, "EditRequest")["properties"]["input"]["maxLength"] == 300
+    assert schema(document, "UploadFile")["properties"]["size"]["maximum"] == 1234
+
+
+def test_the_upload_route_documents_a_multipart_body() -> None:
+    document = served_document()
+    body = document["paths"]["/v1/image/edit/upload"]["post"]["requestBody"]["content"]
+    assert list(body) == ["multipart/form-data"]
+    form = schema(document, "UploadForm")["properties"]
+    assert form["file"]["format"] == "binary"
+    assert form["data"]["contentSchema"] == {"$ref": "#/components/schemas/UploadEdit"}
+
+
+def test_every_error_answer_is_documented_as_the_envelope() -> None:
+    document = served_document()
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            answers = operation["responses"]
+            assert {"200", "401", "500"} <= set(answers), (method, path)
+            for status, answer in answers.items():
+                ref = answer["content"]["application/json"]["schema"]["$ref"]
+                if status == "429":
+                    assert ref.endswith("/RateLimitedAnswer")
+                elif int(status) >= 400:
+                    assert ref.endswith("/ErrorAnswer"), (method, path, status)
