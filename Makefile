@@ -11,12 +11,13 @@ export SAM_CLI_TELEMETRY := 0
 # sam validate wants a region; --lint runs offline whatever region this names.
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint bench readme-examples build deploy validate profiles clean help
+.PHONY: run test lint bench fuzz readme-examples build deploy validate profiles clean help
 
 help:
 	@echo "make run       start the whole service on 127.0.0.1:\$${PORT:-3000} (moto, gateway, processor)"
 	@echo "make test      ruff, mypy, cfn-lint, sam validate --lint and every test"
 	@echo "make bench     benchmarks (ratios against references measured in the same run)"
+	@echo "make fuzz      schemathesis and Pillow's test images against a local stack (FUZZ_EXAMPLES=100)"
 	@echo "make readme-examples  the README's before/after pictures (docs/examples/), made by the pipeline"
 	@echo "make build     sam build for the Lambda runtime (needs that Python on PATH or in pyenv)"
 	@echo "make deploy    sam deploy --guided"
@@ -29,6 +30,10 @@ $(VENV)/.run-installed: requirements/local.txt layers/core/requirements.txt laye
 
 $(VENV)/.dev-installed: $(VENV)/.run-installed requirements/dev.txt
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements/dev.txt
+	touch $@
+
+$(VENV)/.fuzz-installed: $(VENV)/.dev-installed requirements/fuzz.txt
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements/fuzz.txt
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
@@ -56,6 +61,10 @@ validate: $(SAM_VENV)/.installed
 
 bench: $(VENV)/.dev-installed
 	PYTHONPATH=layers/core $(PY) -m bench
+
+# Not part of `make test`: minutes long, and its figures go in the README (see "The contract under fire").
+fuzz: $(VENV)/.fuzz-installed
+	PYTHONPATH=layers/core $(PY) -m fuzz --examples $${FUZZ_EXAMPLES:-100} $${FUZZ_SEED:+--seed $$FUZZ_SEED}
 
 readme-examples: $(VENV)/.run-installed
 	PYTHONPATH=layers/core $(PY) scripts/make_readme_examples.py

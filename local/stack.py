@@ -351,6 +351,17 @@ class Stack:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
 
+            def _refuse_method(self) -> None:
+                # API Gateway's ANY covers the seven methods above; TRACE, CONNECT or an invented
+                # token never reaches the function. Answered in the envelope, not http.server's 501 page.
+                refused = gateway_response(stack.template, "DEFAULT_4XX", 405, "Method Not Allowed")
+                self._send(refused, close=True)
+
+            def __getattr__(self, name: str) -> Any:
+                if name.startswith("do_"):  # http.server looks up do_<METHOD> for any method token
+                    return self._refuse_method
+                raise AttributeError(name)
+
             def log_message(self, format: str, *args: Any) -> None:
                 sys.stderr.write(f"gateway: {self.address_string()} {format % args}\n")
 
@@ -379,19 +390,22 @@ def main() -> int:
         print(f"pixelport: cannot start: {exc}", file=sys.stderr)
         return 1
     allowed = os.environ.get("PIXELPORT_ALLOWED_SOURCE_NETWORKS", "")
-    key_note = (
-        ""
-        if os.environ.get("PIXELPORT_LOCAL_API_KEY")
-        else "  (development default; set PIXELPORT_LOCAL_API_KEY)"
+    # A key of the user's own is never printed; the development default is public (README).
+    own_key = bool(os.environ.get("PIXELPORT_LOCAL_API_KEY"))
+    key_line = (
+        "from PIXELPORT_LOCAL_API_KEY (not shown)"
+        if own_key
+        else f"{api_key}  (development default; set PIXELPORT_LOCAL_API_KEY)"
     )
+    shown_key = "$PIXELPORT_LOCAL_API_KEY" if own_key else api_key
     schedule_lines = "".join(
         f"  schedule:       {s.function} every {s.period_seconds:g}s\n" for s in stack.schedules
     )
     print(
         f"pixelport local stack listening on {stack.base_url}\n"
-        f"  API key:        {api_key}{key_note}\n"
+        f"  API key:        {key_line}\n"
         f"  try:            curl -s -X POST {stack.base_url}/v1/image/edit "
-        f"-H 'Authorization: Bearer {api_key}' -H 'Content-Type: application/json' "
+        f'-H "Authorization: Bearer {shown_key}" -H \'Content-Type: application/json\' '
         f"""-d '{{"input": "https://...", "operations": {{}}}}'\n"""
         f"  results:        {stack.base_url}{TMP_PREFIX}... (stands in for CloudFront)\n"
         f"  moto (S3, DynamoDB, SQS, KMS): {stack.endpoint}  (make customer buckets here; "

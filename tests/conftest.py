@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -15,12 +16,17 @@ from local.resources import REGION, LocalNames, create_resources
 from local.template import Template
 from pixelport.ratelimit import RatePolicy
 from pixelport.tasks import TaskStore
+from tests.support import running_stack
 from tests.support.clock import Clock
 from tests.support.lambdas import reset_handler_caches
+from tests.support.log_scan import LogScan
+from tests.support.running_stack import GENEROUS_RATE_LIMITS
+from tests.support.storage import ACCOUNT_KEYS
 
 TEST_API_KEY = "test-key-0123456789"
 TEST_ACCOUNT = "test-account"
-GENEROUS_RATE_LIMITS = "1000000;w=60, 100000;w=1"
+# Fixed secrets of the test suite (keys and credentials made at run time are remembered where made).
+KNOWN_TEST_SECRETS = (TEST_API_KEY, *ACCOUNT_KEYS, "customer-secret-0001/abcdefghijklmnopqrstuvwxyz")
 
 _FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -115,3 +121,31 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     # The end-to-end tests start processes; run them last so quick failures show first.
     items.sort(key=lambda item: "e2e" in item.keywords)
+
+
+# -- No key, secret or credential in any log line of the whole run (tests/support/log_scan.py) --------
+LOG_SCAN = LogScan()
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """What each test printed and logged, in every phase (setup, call, teardown)."""
+    for text in (report.capstdout, report.capstderr, report.caplog):
+        LOG_SCAN.scan(report.nodeid, text, KNOWN_TEST_SECRETS)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for stack in running_stack.STARTED:
+        LOG_SCAN.scan(f"local stack on {stack.base_url}", "".join(stack.output), KNOWN_TEST_SECRETS)
+    if LOG_SCAN.leaks:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    scan = LOG_SCAN
+    terminalreporter.write_line(
+        f"log scan: {scan.lines} log lines from {scan.sources} captures and local stacks, "
+        f"{len(scan.leaks)} holding a key, secret or credential"
+    )
+    for leak in scan.leaks[:20]:
+        terminalreporter.write_line(f"LEAK {leak}", red=True)

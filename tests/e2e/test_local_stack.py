@@ -99,6 +99,16 @@ def test_bad_requests_get_their_envelope_over_http(
     assert answer.headers["x-request-id"]
 
 
+@pytest.mark.parametrize("method", ["TRACE", "CONNECT", "BREW"])
+def test_a_method_api_gateway_does_not_route_gets_405_in_the_envelope(
+    stack: RunningStack, method: str
+) -> None:
+    answer = request(method, f"{stack.base_url}/v1/image/edit", {"input": "https://example.com/a.jpg"})
+    assert answer.status == 405, answer.body
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["error_message"] == "Method Not Allowed"
+
+
 def test_missing_key_is_401(stack: RunningStack) -> None:
     answer = edit(stack.base_url, {"input": "https://example.com/a.jpg", "operations": {}}, key=None)
     assert (answer.status, answer.json()["error_code"]) == (401, "111")

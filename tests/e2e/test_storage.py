@@ -31,12 +31,13 @@ from tests.e2e.client import Answer, edit, request
 from tests.e2e.conftest import TRACEBACK, RunningStack, start_stack, stop_stack
 from tests.e2e.readme import run_readme_block
 from tests.support.http_server import LocalHTTPServer
+from tests.support.log_scan import remember_secret
 
 pytestmark = pytest.mark.e2e
 
 CUSTOMER_S3_KEYS = {
     "aws_access_key_id": "AKIACUSTOMERLOCAL",
-    "aws_secret_access_key": "customer-local-secret",
+    "aws_secret_access_key": remember_secret("customer-local-secret"),
 }
 # Requests moto answers before it starts checking keys: the customer's IAM user, its policy, its key.
 SETUP_ACTIONS = 3
@@ -73,7 +74,8 @@ class CustomerCloud:
 
     def new_key(self, keys: dict[str, str]) -> dict[str, str]:
         made = self.client("iam", keys).create_access_key(UserName="customer")["AccessKey"]
-        return {"aws_access_key_id": made["AccessKeyId"], "aws_secret_access_key": made["SecretAccessKey"]}
+        secret = remember_secret(made["SecretAccessKey"])
+        return {"aws_access_key_id": made["AccessKeyId"], "aws_secret_access_key": secret}
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +103,8 @@ def cloud() -> Iterator[tuple[CustomerCloud, dict[str, str]]]:
         policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
         iam.put_user_policy(UserName="customer", PolicyName="all", PolicyDocument=json.dumps(policy))
         made = iam.create_access_key(UserName="customer")["AccessKey"]
-        keys = {"aws_access_key_id": made["AccessKeyId"], "aws_secret_access_key": made["SecretAccessKey"]}
+        secret = remember_secret(made["SecretAccessKey"])
+        keys = {"aws_access_key_id": made["AccessKeyId"], "aws_secret_access_key": secret}
         gcs = cloud.client("s3", keys)
         gcs.create_bucket(Bucket="gcs-bucket")
         gcs.put_object(Bucket="gcs-bucket", Key="assets/in/a.png", Body=png())

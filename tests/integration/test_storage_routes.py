@@ -14,6 +14,7 @@ from functions.api import app as api
 from local.resources import LocalNames
 from pixelport.storage.registry import deployed_registry
 from tests.support.lambdas import api_event, invoke, response_json
+from tests.support.log_scan import remember_secret
 from tests.support.storage import KEY_A, KEY_B, bucket_body, two_accounts, web_folder_body
 
 SECRET = "customer-secret-0001/abcdefghijklmnopqrstuvwxyz"
@@ -170,7 +171,7 @@ def test_patch_renames_and_a_taken_name_is_409() -> None:
 
 def test_patch_rotates_credentials_and_keeps_the_rest() -> None:
     created = create(bucket_body(path="in"))
-    new = {"access_key": "AKIAROTATED0002", "secret_access_key": "rotated-secret-0002"}
+    new = {"access_key": "AKIAROTATED0002", "secret_access_key": remember_secret("rotated-secret-0002")}
     changed = ok(call("PATCH", f"/v1/storage/storages/{created['id']}", {"parameters": {"credentials": new}}))
     assert changed["parameters"] == {
         "bucket": "customer-bucket",

@@ -17,12 +17,13 @@ import pytest
 from functions.api import app as api
 from tests.support.customer_s3 import customer_bucket, png_bytes
 from tests.support.lambdas import api_event, invoke, response_json
+from tests.support.log_scan import remember_secret
 from tests.support.storage import bucket_body
 
 pytestmark = pytest.mark.usefixtures("aws", "s3_notifications")
 
-FIRST_SECRET = "first-secret-Zq8vW3nK5pL0x9"
-SECOND_SECRET = "second-secret-Hy7tR2mB4cD1s6"
+FIRST_SECRET = remember_secret("first-secret-Zq8vW3nK5pL0x9")
+SECOND_SECRET = remember_secret("second-secret-Hy7tR2mB4cD1s6")
 
 
 def call(method: str, path: str, body: Any = None) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pixelport.accounts import AccountStore, parse_scopes
 from pixelport.ratelimit import RatePolicy
 from tests.support.clock import Clock
 from tests.support.lambdas import api_event, call_api
+from tests.support.log_scan import remember_secret
 
 UNKNOWN_TASK = "/v1/image/edit/async/1"  # an image route that answers at once (404: no such task)
 
@@ -41,7 +42,7 @@ def new_key(
     secret, record = store.create_key(account, parse_scopes(scopes), f"{account} test key")
     if limits is not None:
         store.set_limits(account, RatePolicy.parse(limits))
-    return TestKey(secret, record.key_id, account)
+    return TestKey(remember_secret(secret), record.key_id, account)
 
 
 def gate_on(clock: Clock) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 
 from local.keys import register_local_key
 from local.resources import LocalNames
+from tests.support.log_scan import remember_secret
 
 # Two accounts for isolation tests: each key maps to its own account.
 ACCOUNT_KEYS = {"key-of-account-a": "account-a", "key-of-account-b": "account-b"}
@@ -28,7 +29,7 @@ def bucket_body(
         "parameters": {
             "bucket": bucket,
             "path": path,
-            "credentials": {"access_key": access_key, "secret_access_key": secret},
+            "credentials": {"access_key": access_key, "secret_access_key": remember_secret(secret)},
         },
     }
 
@@ -43,7 +44,7 @@ def two_accounts(names: LocalNames) -> None:
     import boto3
 
     from pixelport.ratelimit import RatePolicy
-    from tests.conftest import GENEROUS_RATE_LIMITS
+    from tests.support.running_stack import GENEROUS_RATE_LIMITS
 
     for key, account in ACCOUNT_KEYS.items():
         register_local_key(
