@@ -8,6 +8,7 @@ import argparse
 import io
 import json
 import random
+import signal
 import sys
 import time
 
@@ -35,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     figures: dict[str, object] = {"seed": seed, "deadline_seconds": deadline}
 
+    # Killed or interrupted, the stack it started is still stopped (the `finally` below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     stack = start_stack({"PIXELPORT_ALLOWED_SOURCE_NETWORKS": "127.0.0.0/8"})
     key = DEFAULT_LOCAL_API_KEY
     print(f"fuzz: stack on {stack.base_url} (started in {stack.started_in:.1f} s), seed {seed}", flush=True)

@@ -405,7 +405,7 @@ def main() -> int:
         f"pixelport local stack listening on {stack.base_url}\n"
         f"  API key:        {key_line}\n"
         f"  try:            curl -s -X POST {stack.base_url}/v1/image/edit "
-        f'-H "Authorization: Bearer {shown_key}" -H \'Content-Type: application/json\' '
+        f"-H \"Authorization: Bearer {shown_key}\" -H 'Content-Type: application/json' "
         f"""-d '{{"input": "https://...", "operations": {{}}}}'\n"""
         f"  results:        {stack.base_url}{TMP_PREFIX}... (stands in for CloudFront)\n"
         f"  moto (S3, DynamoDB, SQS, KMS): {stack.endpoint}  (make customer buckets here; "

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 from openapi_spec_validator import validate
 
 from local.template import Template
+from pixelport.contract.references import parse_input
 from tests.support.lambdas import api_event, call_api, response_json
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -59,6 +61,31 @@ def test_the_server_is_the_stage_the_client_called() -> None:
 def schema(document: dict[str, Any], name: str) -> dict[str, Any]:
     found: dict[str, Any] = document["components"]["schemas"][name]
     return found
+
+
+@pytest.mark.parametrize(
+    ("value", "accepted"),
+    [
+        ("https://images.example.com/a.jpg", True),
+        ("HTTP://images.example.com/a.jpg", True),
+        ("storage://storage-name/in/a.png", True),
+        ("StOrAgE://storage-name/in/a.png", True),
+        ("ftp://images.example.com/a.jpg", False),
+        ("images.example.com/a.jpg", False),
+        ("file:///etc/passwd", False),
+    ],
+)
+def test_the_documented_input_pattern_admits_the_schemes_the_contract_takes(
+    value: str, accepted: bool
+) -> None:
+    pattern = schema(served_document(), "EditRequest")["properties"]["input"]["pattern"]
+    assert bool(re.match(pattern, value)) is accepted
+    try:
+        parse_input(value)
+        parsed = True
+    except ValueError:
+        parsed = False
+    assert parsed is accepted
 
 
 def test_fields_defaults_and_ranges_come_from_the_contract_models() -> None:

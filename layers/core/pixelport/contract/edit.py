@@ -16,12 +16,17 @@ from pixelport.contract.output import Output, OutputOptions, output_rule_errors,
 from pixelport.contract.references import StorageRef, UrlRef, parse_input
 from pixelport.errors import Details, ValidationFailed
 
+# The schemes parse_input takes, case-insensitive as URL schemes are (for the OpenAPI document only).
+INPUT_PATTERN = "^([hH][tT][tT][pP][sS]?|[sS][tT][oO][rR][aA][gG][eE])://"
+
 
 class EditRequest(StrictModel):
     input: str = Field(
         min_length=1,
         description="an http(s) URL or storage://<storage-name>/<path>",
-        json_schema_extra=lambda schema: schema.update(maxLength=limits().max_input_url_length),
+        json_schema_extra=lambda schema: schema.update(
+            maxLength=limits().max_input_url_length, pattern=INPUT_PATTERN
+        ),
     )
     operations: Operations
     output: Output = OutputOptions()
