@@ -42,7 +42,7 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	touch $@
 
 run: $(VENV)/.run-installed
-	$(PY) -m local
+	@$(PY) -m local
 
 test: $(VENV)/.dev-installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .
