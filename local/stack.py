@@ -427,6 +427,7 @@ def main() -> int:
         f"  try:            curl -s -X POST {stack.base_url}/v1/image/edit "
         f"-H \"Authorization: Bearer {shown_key}\" -H 'Content-Type: application/json' "
         f"""-d '{{"input": "https://...", "operations": {{}}}}'\n"""
+        f"  API reference:  {stack.base_url}/v1/docs  (Swagger UI; loads swagger-ui from a CDN)\n"
         f"  results:        {stack.base_url}{TMP_PREFIX}... (stands in for CloudFront)\n"
         f"  moto (S3, DynamoDB, SQS, KMS): {stack.endpoint}  (make customer buckets here; "
         f"gcs storages reach {os.environ.get('PIXELPORT_GCS_ENDPOINT') or stack.endpoint})\n"
