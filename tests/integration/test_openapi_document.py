@@ -136,3 +136,35 @@ def test_swagger_ui_is_served_without_a_key_and_loads_the_document_of_the_stage_
     page = response["body"]
     assert 'url: "/prod/v1/openapi.json"' in page
     assert "swagger-ui-bundle.js" in page and "SwaggerUIBundle(" in page
+
+
+def test_the_edit_request_carries_the_published_examples_and_each_is_a_valid_request() -> None:
+    from pixelport.contract.edit import parse_edit_request
+
+    examples = schema(served_document(), "EditRequest")["examples"]
+    assert {"format": {"type": "png", "compression": "best"}} in [e.get("output") for e in examples]
+    for example in examples:
+        assert parse_edit_request(example).input == example["input"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "EditRequest",
+        "OutputOptions",
+        "Metadata",
+        "JpegFormat",
+        "PngFormat",
+        "WebpFormat",
+        "AvifFormat",
+        "TiffFormat",
+        "WebpLossy",
+        "AvifLossy",
+        "Lossless",
+        "RgbColorSpace",
+        "CmykColorSpace",
+    ],
+)
+def test_every_field_of_the_request_and_output_models_is_described(name: str) -> None:
+    properties = schema(served_document(), name)["properties"]
+    assert [field for field, spec in properties.items() if not spec.get("description")] == []

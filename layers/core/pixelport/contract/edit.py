@@ -7,7 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, JsonValue, ValidationError, field_validator
 
 from pixelport.contract.base import StrictModel, details_from
 from pixelport.contract.limits import accepted_request, limits
@@ -16,15 +16,39 @@ from pixelport.contract.output import Output, OutputOptions, output_rule_errors,
 from pixelport.contract.references import StorageRef, UrlRef, parse_input
 from pixelport.errors import Details, ValidationFailed
 
+# The published Image I/O examples (README "Output options"), shown in the OpenAPI document.
+EXAMPLE_INPUT = "https://example.com/photos/burger.jpg"
+EXAMPLE_OUTPUTS: list[JsonValue] = [
+    {
+        "format": "jpeg",
+        "metadata": {"dpi": 300, "color_space": {"type": "CMYK", "color_profile": "ISO_Coated"}},
+    },
+    {"format": {"type": "jpeg", "quality": 85, "progressive": True}},
+    {"metadata": {"color_space": "RGB"}},
+    {"format": {"type": "png", "compression": "best"}},
+    {"format": {"type": "tiff", "compression": {"type": "lossy", "quality": 75}}, "metadata": {"dpi": 300}},
+    {"format": {"type": "webp", "compression": "lossless"}},
+    {"format": {"type": "avif", "compression": {"type": "lossy", "quality": 50}}},
+    "storage://storage-name/result-path/image-name.jpg",
+]
+EDIT_EXAMPLES: list[JsonValue] = [
+    {"input": EXAMPLE_INPUT, "operations": {}},
+    *({"input": EXAMPLE_INPUT, "operations": {}, "output": output} for output in EXAMPLE_OUTPUTS),
+]
+
 
 class EditRequest(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": EDIT_EXAMPLES})
+
     input: str = Field(
         min_length=1,
         description="an http(s) URL or storage://<storage-name>/<path>",
         json_schema_extra=lambda schema: schema.update(maxLength=limits().max_input_url_length),
     )
-    operations: Operations
-    output: Output = OutputOptions()
+    operations: Operations = Field(description="what to do to the image; {} for none")
+    output: Output = Field(
+        OutputOptions(), description="a destination, or an object; none: the temporary bucket, JPEG"
+    )
 
     @field_validator("input")
     @classmethod
@@ -40,8 +64,18 @@ class EditRequest(StrictModel):
 class UploadEdit(StrictModel):
     """An upload's `data` part: an edit request without `input` (the uploaded file is the input)."""
 
-    operations: Operations
-    output: Output = OutputOptions()
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {k: v for k, v in e.items() if k != "input"} for e in EDIT_EXAMPLES if isinstance(e, dict)
+            ]
+        }
+    )
+
+    operations: Operations = Field(description="what to do to the image; {} for none")
+    output: Output = Field(
+        OutputOptions(), description="a destination, or an object; none: the temporary bucket, JPEG"
+    )
 
 
 Edit = EditRequest | UploadEdit
