@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -58,6 +59,9 @@ DEFAULT_MOTO_PORT = 5000
 CONCURRENCY = {"ApiFunction": 4, "ProcessorFunction": 2}
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 TMP_PREFIX = "/tmp/"  # noqa: S108 - a URL path, not a file
+# The playground: one static page (on AWS, any static host), served here beside the API.
+PLAYGROUND_PATHS = frozenset({"/playground", "/playground/"})
+PLAYGROUND_PAGE = Path(__file__).resolve().parent.parent / "playground" / "index.html"
 CONTENT_LENGTH = re.compile(r"[0-9]+")
 # How long a refused request's unread body is drained before the connection closes.
 DRAIN_SECONDS = 2.0
@@ -229,6 +233,11 @@ class Stack:
         path = unquote(parts.path)
         if path.startswith(TMP_PREFIX) and method in ("GET", "HEAD"):
             return self._serve_result(path.lstrip("/"))
+        if path in PLAYGROUND_PATHS and method in ("GET", "HEAD"):
+            page = PLAYGROUND_PAGE.read_bytes()
+            return GatewayAnswer(
+                200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}, page
+            )
         found = match(self.routes, method, path)
         if found is None:
             return gateway_response(
@@ -341,7 +350,13 @@ class Stack:
                     self.send_header("Connection", "close")  # also sets close_connection
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(answer.body)
+                    try:
+                        self.wfile.write(answer.body)
+                    except (BrokenPipeError, ConnectionResetError):
+                        # The client went away (a browser closing a tab): its loss, not the stack's error.
+                        self.close_connection = True
+                        stack.console.detail(f"gateway: {self.command} {self.path}: the client went away")
+                        return
                 started = getattr(self, "_started", None) or time.monotonic()
                 path = urlsplit(self.path).path  # the query may carry what a terminal should not show
                 milliseconds = (time.monotonic() - started) * 1000
@@ -427,6 +442,7 @@ def main() -> int:
         f"  try:            curl -s -X POST {stack.base_url}/v1/image/edit "
         f"-H \"Authorization: Bearer {shown_key}\" -H 'Content-Type: application/json' "
         f"""-d '{{"input": "https://...", "operations": {{}}}}'\n"""
+        f"  playground:     {stack.base_url}/playground\n"
         f"  API reference:  {stack.base_url}/v1/docs  (Swagger UI; loads swagger-ui from a CDN)\n"
         f"  results:        {stack.base_url}{TMP_PREFIX}... (stands in for CloudFront)\n"
         f"  moto (S3, DynamoDB, SQS, KMS): {stack.endpoint}  (make customer buckets here; "
