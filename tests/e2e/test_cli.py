@@ -1,4 +1,4 @@
-"""`pixelport` (python -m pixelport.cli) against the running stack: one file, and a folder in a batch."""
+"""`pixelport` (python -m pixelport_cli) against the running stack: one file, and a folder in a batch."""
 
 from __future__ import annotations
 
@@ -19,14 +19,10 @@ BATCH_SIZE = 50
 
 
 def pixelport(stack: RunningStack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "PIXELPORT_API_URL": stack.base_url,
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "layers" / "core"), os.environ.get("PYTHONPATH", "")]),
-    }
+    env = {**os.environ, "PIXELPORT_API_URL": stack.base_url}
     env.pop("PIXELPORT_API_KEY", None)  # the stack's development key, the client's default
     return subprocess.run(
-        [sys.executable, "-m", "pixelport.cli", *args],
+        [sys.executable, "-m", "pixelport_cli", *args],
         cwd=ROOT,
         env=env,
         capture_output=True,

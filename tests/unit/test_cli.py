@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from pixelport import cli
-from pixelport.cli import Answer, ApiError, Client, multipart, output_of, parser
 from pixelport.contract.edit import UploadEdit
+from pixelport_cli import client as cli
+from pixelport_cli.client import Answer, ApiError, Client, multipart, output_of, parser
 
 
 def test_a_429_is_retried_after_the_seconds_ratelimit_reset_names(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,13 +1,13 @@
-"""`pixelport`: the command-line client (console script, or `python -m pixelport.cli`).
+"""`pixelport`: the command-line client (console script, or `python -m pixelport_cli`).
 
     pixelport edit INPUT [--format webp --quality 80 --cmyk ISO_Coated --dpi 300 ...] [-o out.webp]
     pixelport batch DIR -o OUTDIR [same options] [--concurrency 4]
 
 INPUT is an http(s) URL (sent as `input`) or a local file (sent to POST /v1/image/edit/upload as
 multipart). The key and the API come from PIXELPORT_API_KEY and PIXELPORT_API_URL, by default the
-`make run` stack and its public development key. It lives in the core package but only the standard
-library is imported with it (rich, for `batch`'s progress bar, when `batch` runs), and no function
-imports it: it costs the Lambda layer one small file.
+`make run` stack and its public development key. A top-level package, not part of the core layer: it
+needs rich (batch's progress bar, imported when `batch` runs), which no function needs, and nothing
+of it ships to Lambda. It talks HTTP only and imports nothing of pixelport's.
 """
 
 from __future__ import annotations
