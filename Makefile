@@ -26,6 +26,7 @@ help:
 $(VENV)/.run-installed: requirements/local.txt layers/core/requirements.txt layers/pillow/requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements/local.txt
+	$(PY) -m pip install $(PIP_FLAGS) --no-deps -e .  # the `pixelport` command-line client
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.run-installed requirements/dev.txt
@@ -42,7 +43,7 @@ $(SAM_VENV)/.installed: requirements/sam.txt
 	touch $@
 
 run: $(VENV)/.run-installed
-	$(PY) -m local
+	@$(PY) -m local
 
 test: $(VENV)/.dev-installed $(SAM_VENV)/.installed
 	$(VENV)/bin/ruff check .

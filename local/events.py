@@ -13,6 +13,7 @@ import json
 import sys
 import threading
 import uuid
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -110,8 +111,10 @@ class AsyncInvoker(_Pump):
         on_failure_queue_url: str | None,
         retry_delay: float,
         concurrency: int,
+        on_result: Callable[[Any], None] | None = None,
     ):
         super().__init__(name, sqs, queue_url, runtime, stop)
+        self.on_result = on_result  # told each successful invocation's answer
         self.max_retries = max_retries
         self.on_failure_queue_url = on_failure_queue_url
         self.retry_delay = retry_delay
@@ -146,7 +149,9 @@ class AsyncInvoker(_Pump):
                 return
             attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
             try:
-                self.runtime.invoke(event)
+                answer = self.runtime.invoke(event)
+                if self.on_result is not None:
+                    self.on_result(answer)
             except FunctionError as exc:
                 if self.stop.is_set():
                     return

@@ -73,6 +73,8 @@ class LocalContext:
 def _serve(conn: Connection, spec: dict[str, Any]) -> None:
     """The body of an environment process: import the handler once, then invoke it per message."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us
+    if spec.get("log_path"):
+        _write_output_to(spec["log_path"])
     os.environ.update(spec["environment"])
     sys.path[:0] = [spec["code_dir"], *spec["layer_dirs"]]
     module_name, func_name = spec["handler"].rsplit(".", 1)
@@ -94,6 +96,17 @@ def _serve(conn: Connection, spec: dict[str, Any]) -> None:
             conn.send(("ok", handler(event, LocalContext(**context))))
         except Exception as exc:
             conn.send(("error", _error_payload(exc, type(exc).__name__)))
+
+
+def _write_output_to(path: str) -> None:
+    """The handler's log lines and metrics (print()ed JSON) go to the stack's log file."""
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(line_buffering=True)
 
 
 def _error_payload(exc: BaseException, error_type: str) -> dict[str, Any]:
@@ -128,7 +141,13 @@ class FunctionRuntime:
     """Invokes one function; grows to `concurrency` environments, like Lambda's scaling."""
 
     def __init__(
-        self, spec: FunctionSpec, environment: dict[str, str], layer_dirs: list[str], concurrency: int
+        self,
+        spec: FunctionSpec,
+        environment: dict[str, str],
+        layer_dirs: list[str],
+        concurrency: int,
+        *,
+        log_path: str | None = None,
     ):
         self.spec = spec
         self._child_spec = {
@@ -136,6 +155,7 @@ class FunctionRuntime:
             "code_dir": str(spec.code_uri),
             "layer_dirs": layer_dirs,
             "handler": spec.handler,
+            "log_path": log_path,  # None: the handler's output goes where the stack's does
         }
         self._idle: queue.LifoQueue[_Environment] = queue.LifoQueue()
         self._slots = threading.Semaphore(concurrency)

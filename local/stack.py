@@ -10,6 +10,7 @@ sweeper) played on their period, and /tmp/... served from the results bucket in 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import signal
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -43,6 +45,7 @@ from local.apigw import (
     routes_from,
 )
 from local.cloudfront import expired
+from local.console import Console, open_console
 from local.events import AsyncInvoker, SqsPoller
 from local.keys import LocalKeyError, local_rate_limits, register_local_key
 from local.moto_server import LocalMotoServer
@@ -56,6 +59,9 @@ DEFAULT_MOTO_PORT = 5000
 CONCURRENCY = {"ApiFunction": 4, "ProcessorFunction": 2}
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 TMP_PREFIX = "/tmp/"  # noqa: S108 - a URL path, not a file
+# The playground: one static page (on AWS, any static host), served here beside the API.
+PLAYGROUND_PATHS = frozenset({"/playground", "/playground/"})
+PLAYGROUND_PAGE = Path(__file__).resolve().parent.parent / "playground" / "index.html"
 CONTENT_LENGTH = re.compile(r"[0-9]+")
 # How long a refused request's unread body is drained before the connection closes.
 DRAIN_SECONDS = 2.0
@@ -87,6 +93,7 @@ class Stack:
     template: Template = field(default_factory=Template)
     retry_delay: float = 1.0
     clock: Callable[[], float] = time.time  # the results' expiry is judged by it (tests move it)
+    console: Console = field(default_factory=Console)  # verbose unless given one with a log file
 
     def __post_init__(self) -> None:
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -134,7 +141,10 @@ class Stack:
             if not os.environ.get("PIXELPORT_GCS_ENDPOINT"):
                 env["PIXELPORT_GCS_ENDPOINT"] = self.endpoint
             layers = [str(self.template.layer_dir(layer)) for layer in spec.layers]
-            self.runtimes[name] = FunctionRuntime(spec, env, layers, CONCURRENCY.get(name, 1))
+            log_path = None if self.console.log_path is None else str(self.console.log_path)
+            self.runtimes[name] = FunctionRuntime(
+                spec, env, layers, CONCURRENCY.get(name, 1), log_path=log_path
+            )
         with ThreadPoolExecutor() as pool:  # warm the environments in parallel
             list(pool.map(lambda rt: rt.warm(), self.runtimes.values()))
 
@@ -172,6 +182,7 @@ class Stack:
                         on_failure_queue_url=on_failure,
                         retry_delay=self.retry_delay,
                         concurrency=CONCURRENCY.get(name, 1),
+                        on_result=functools.partial(self.console.task_outcomes, name),
                     )
                 elif event["Type"] == "SQS":
                     arn = str(resolver.resolve(event["Properties"]["Queue"]))
@@ -222,6 +233,11 @@ class Stack:
         path = unquote(parts.path)
         if path.startswith(TMP_PREFIX) and method in ("GET", "HEAD"):
             return self._serve_result(path.lstrip("/"))
+        if path in PLAYGROUND_PATHS and method in ("GET", "HEAD"):
+            page = PLAYGROUND_PAGE.read_bytes()
+            return GatewayAnswer(
+                200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}, page
+            )
         found = match(self.routes, method, path)
         if found is None:
             return gateway_response(
@@ -296,6 +312,7 @@ class Stack:
             timeout = 60
 
             def _handle(self) -> None:
+                self._started = time.monotonic()
                 # Judged on the header alone, as API Gateway does: the body is never read when
                 # the request cannot be served.
                 length = self._content_length()
@@ -333,7 +350,17 @@ class Stack:
                     self.send_header("Connection", "close")  # also sets close_connection
                 self.end_headers()
                 if self.command != "HEAD":
-                    self.wfile.write(answer.body)
+                    try:
+                        self.wfile.write(answer.body)
+                    except (BrokenPipeError, ConnectionResetError):
+                        # The client went away (a browser closing a tab): its loss, not the stack's error.
+                        self.close_connection = True
+                        stack.console.detail(f"gateway: {self.command} {self.path}: the client went away")
+                        return
+                started = getattr(self, "_started", None) or time.monotonic()
+                path = urlsplit(self.path).path  # the query may carry what a terminal should not show
+                milliseconds = (time.monotonic() - started) * 1000
+                stack.console.request(self.command, path, answer.status, milliseconds, answer.body)
                 if close:
                     self._drain()
 
@@ -352,6 +379,7 @@ class Stack:
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _handle  # noqa: N815
 
             def _refuse_method(self) -> None:
+                self._started = time.monotonic()
                 # API Gateway's ANY covers the seven methods above; TRACE, CONNECT or an invented
                 # token never reaches the function. Answered in the envelope, not http.server's 501 page.
                 refused = gateway_response(stack.template, "DEFAULT_4XX", 405, "Method Not Allowed")
@@ -363,7 +391,7 @@ class Stack:
                 raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:
-                sys.stderr.write(f"gateway: {self.address_string()} {format % args}\n")
+                stack.console.detail(f"gateway: {self.address_string()} {format % args}")
 
         return Handler
 
@@ -371,7 +399,8 @@ class Stack:
 def main() -> int:
     port = int(os.environ.get("PORT", "3000"))
     api_key = os.environ.get("PIXELPORT_LOCAL_API_KEY") or DEFAULT_LOCAL_API_KEY
-    stack = Stack(port=port, api_key=api_key)
+    console = open_console(os.environ)
+    stack = Stack(port=port, api_key=api_key, console=console)
     stopping = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:
@@ -401,17 +430,26 @@ def main() -> int:
     schedule_lines = "".join(
         f"  schedule:       {s.function} every {s.period_seconds:g}s\n" for s in stack.schedules
     )
+    log_line = (
+        ""
+        if console.log_path is None
+        else f"  log file:       {console.log_path}  (moto, function logs, metrics; "
+        "PIXELPORT_LOCAL_VERBOSE=1 prints them here)\n"
+    )
     print(
         f"pixelport local stack listening on {stack.base_url}\n"
         f"  API key:        {key_line}\n"
         f"  try:            curl -s -X POST {stack.base_url}/v1/image/edit "
         f"-H \"Authorization: Bearer {shown_key}\" -H 'Content-Type: application/json' "
         f"""-d '{{"input": "https://...", "operations": {{}}}}'\n"""
+        f"  playground:     {stack.base_url}/playground\n"
+        f"  API reference:  {stack.base_url}/v1/docs  (Swagger UI; loads swagger-ui from a CDN)\n"
         f"  results:        {stack.base_url}{TMP_PREFIX}... (stands in for CloudFront)\n"
         f"  moto (S3, DynamoDB, SQS, KMS): {stack.endpoint}  (make customer buckets here; "
         f"gcs storages reach {os.environ.get('PIXELPORT_GCS_ENDPOINT') or stack.endpoint})\n"
         f"  source networks opened: {allowed or 'none (public addresses only)'}\n"
         f"{schedule_lines}"
+        f"{log_line}"
         "  Ctrl-C stops everything.",
         flush=True,
     )

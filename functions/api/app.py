@@ -32,6 +32,7 @@ from pixelport.contract.edit import EditRequest
 from pixelport.contract.limits import limits
 from pixelport.contract.storage import StorageChangeBody, StorageCreateBody
 from pixelport.contract.upload import UploadForm, UploadSlotBody
+from pixelport.docs_page import docs_page
 from pixelport.editing import EditService, parse_body
 from pixelport.errors import BODY_NOT_JSON, INTERNAL, ROUTE_NOT_FOUND, TASK_NOT_FOUND, PixelportError
 from pixelport.observability import count_failure
@@ -49,8 +50,9 @@ app = APIGatewayRestResolver()
 
 ASYNC_RESULT_PATH = "/v1/image/edit/async/"
 OPENAPI_PATH = "/v1/openapi.json"
-# Routes that answer without a key: the API's own description.
-PUBLIC_PATHS = frozenset({OPENAPI_PATH})
+DOCS_PATH = "/v1/docs"
+# Routes that answer without a key: the API's own description, and Swagger UI over it.
+PUBLIC_PATHS = frozenset({OPENAPI_PATH, DOCS_PATH})
 # Headers the gate sets for the answer of the current invocation (RateLimit-*), whatever that answer is.
 answer_headers: dict[str, str] = {}
 # Task ids are ASCII digits (they stay below 2**53); str.isdigit would also take "²", which int() refuses.
@@ -293,6 +295,12 @@ def storage_delete(storage_id: str) -> Response[str]:
 @app.get(OPENAPI_PATH, include_in_schema=False)
 def openapi_document() -> Response[str]:
     return Response(status_code=200, content_type="application/json", body=api_document(base_path()))
+
+
+@app.get(DOCS_PATH, include_in_schema=False)
+def api_docs() -> Response[str]:
+    page = docs_page(f"{base_path()}{OPENAPI_PATH}")
+    return Response(status_code=200, content_type="text/html; charset=utf-8", body=page)
 
 
 @cache

@@ -15,6 +15,9 @@ from tests.support.lambdas import api_event, call_api, response_json
 pytestmark = pytest.mark.usefixtures("aws")
 
 OPENAPI = "/v1/openapi.json"
+DOCS = "/v1/docs"
+# Routes the document does not describe: itself and Swagger UI over it.
+UNDOCUMENTED = {("get", OPENAPI), ("get", DOCS)}
 CATCH_ALL = "/{proxy+}"
 
 
@@ -50,7 +53,7 @@ def test_routes_still_need_a_key_when_the_document_does_not() -> None:
 def test_every_route_of_the_template_is_in_the_document_and_nothing_else(template: Template) -> None:
     document = served_document()
     documented = {(method, path) for path, item in document["paths"].items() for method in item}
-    assert template_routes(template) - {("get", OPENAPI)} == documented
+    assert template_routes(template) - UNDOCUMENTED == documented
 
 
 def test_the_server_is_the_stage_the_client_called() -> None:
@@ -151,3 +154,44 @@ def test_every_error_answer_is_documented_as_the_envelope() -> None:
                     assert ref.endswith("/RateLimitedAnswer")
                 elif int(status) >= 400:
                     assert ref.endswith("/ErrorAnswer"), (method, path, status)
+
+
+def test_swagger_ui_is_served_without_a_key_and_loads_the_document_of_the_stage_called() -> None:
+    response = call_api(api_event(method="GET", path=DOCS, key=None))
+    assert response["statusCode"] == 200, response["body"]
+    assert response["multiValueHeaders"]["Content-Type"] == ["text/html; charset=utf-8"]
+    page = response["body"]
+    assert 'url: "/prod/v1/openapi.json"' in page
+    assert "swagger-ui-bundle.js" in page and "SwaggerUIBundle(" in page
+
+
+def test_the_edit_request_carries_the_published_examples_and_each_is_a_valid_request() -> None:
+    from pixelport.contract.edit import parse_edit_request
+
+    examples = schema(served_document(), "EditRequest")["examples"]
+    assert {"format": {"type": "png", "compression": "best"}} in [e.get("output") for e in examples]
+    for example in examples:
+        assert parse_edit_request(example).input == example["input"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "EditRequest",
+        "OutputOptions",
+        "Metadata",
+        "JpegFormat",
+        "PngFormat",
+        "WebpFormat",
+        "AvifFormat",
+        "TiffFormat",
+        "WebpLossy",
+        "AvifLossy",
+        "Lossless",
+        "RgbColorSpace",
+        "CmykColorSpace",
+    ],
+)
+def test_every_field_of_the_request_and_output_models_is_described(name: str) -> None:
+    properties = schema(served_document(), name)["properties"]
+    assert [field for field, spec in properties.items() if not spec.get("description")] == []

@@ -32,9 +32,12 @@ class RunningStack:
     output: list[str]
     started_in: float
     moto_endpoint: str = ""  # where `make run` serves moto (customers' buckets are made there)
+    own_group: bool = False  # started in a process group of its own (make and its children)
 
 
-def start_stack(env_extra: dict[str, str]) -> RunningStack:
+def start_stack(env_extra: dict[str, str], command: list[str] | None = None) -> RunningStack:
+    """`command` (default `python -m local`) runs in a process group of its own when given, and is
+    stopped like a terminal's Ctrl-C stops `make run`: SIGINT to the whole group."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXELPORT_", "AWS_"))}
     # moto's port is fixed in `make run` (5000); two stacks of one test session each need their own.
@@ -46,13 +49,16 @@ def start_stack(env_extra: dict[str, str]) -> RunningStack:
             "PIXELPORT_MOTO_PORT": str(free_port()),
             "PYTHONUNBUFFERED": "1",
             "PIXELPORT_LOCAL_RATE_LIMITS": GENEROUS_RATE_LIMITS,
+            # Every line on stdout (the tests read the functions' log lines there) unless told otherwise.
+            "PIXELPORT_LOCAL_VERBOSE": "1",
         }
     )
     env.update(env_extra)
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "local"],
+        command or [sys.executable, "-m", "local"],
         cwd=ROOT,
+        start_new_session=command is not None,
         env=env,
         text=True,
         stdout=subprocess.PIPE,
@@ -84,9 +90,12 @@ def start_stack(env_extra: dict[str, str]) -> RunningStack:
                 output,
                 time.monotonic() - started,
                 moto_endpoint=f"http://127.0.0.1:{env['PIXELPORT_MOTO_PORT']}",
+                own_group=command is not None,
             )
             STARTED.append(running)
             return running
+    if command is not None:
+        os.killpg(process.pid, signal.SIGKILL)
     process.kill()
     raise AssertionError("local stack did not start:\n" + "".join(output[-60:]))
 
@@ -99,7 +108,10 @@ def around_traceback(output: str) -> str:
 
 
 def stop_stack(stack: RunningStack) -> int:
-    stack.process.send_signal(signal.SIGINT)
+    if stack.own_group:
+        os.killpg(stack.process.pid, signal.SIGINT)
+    else:
+        stack.process.send_signal(signal.SIGINT)
     try:
         return stack.process.wait(timeout=30)
     except subprocess.TimeoutExpired:

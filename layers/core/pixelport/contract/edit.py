@@ -7,7 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import ConfigDict, Field, JsonValue, ValidationError, field_validator
 
 from pixelport.contract.base import StrictModel, details_from
 from pixelport.contract.limits import accepted_request, limits
@@ -19,8 +19,30 @@ from pixelport.errors import Details, ValidationFailed
 # The schemes parse_input takes, case-insensitive as URL schemes are (for the OpenAPI document only).
 INPUT_PATTERN = "^([hH][tT][tT][pP][sS]?|[sS][tT][oO][rR][aA][gG][eE])://"
 
+# The published Image I/O examples (README "Output options"), shown in the OpenAPI document.
+EXAMPLE_INPUT = "https://example.com/photos/burger.jpg"
+EXAMPLE_OUTPUTS: list[JsonValue] = [
+    {
+        "format": "jpeg",
+        "metadata": {"dpi": 300, "color_space": {"type": "CMYK", "color_profile": "ISO_Coated"}},
+    },
+    {"format": {"type": "jpeg", "quality": 85, "progressive": True}},
+    {"metadata": {"color_space": "RGB"}},
+    {"format": {"type": "png", "compression": "best"}},
+    {"format": {"type": "tiff", "compression": {"type": "lossy", "quality": 75}}, "metadata": {"dpi": 300}},
+    {"format": {"type": "webp", "compression": "lossless"}},
+    {"format": {"type": "avif", "compression": {"type": "lossy", "quality": 50}}},
+    "storage://storage-name/result-path/image-name.jpg",
+]
+EDIT_EXAMPLES: list[JsonValue] = [
+    {"input": EXAMPLE_INPUT, "operations": {}},
+    *({"input": EXAMPLE_INPUT, "operations": {}, "output": output} for output in EXAMPLE_OUTPUTS),
+]
+
 
 class EditRequest(StrictModel):
+    model_config = ConfigDict(json_schema_extra={"examples": EDIT_EXAMPLES})
+
     input: str = Field(
         min_length=1,
         description="an http(s) URL or storage://<storage-name>/<path>",
@@ -28,8 +50,10 @@ class EditRequest(StrictModel):
             maxLength=limits().max_input_url_length, pattern=INPUT_PATTERN
         ),
     )
-    operations: Operations
-    output: Output = OutputOptions()
+    operations: Operations = Field(description="what to do to the image; {} for none")
+    output: Output = Field(
+        OutputOptions(), description="a destination, or an object; none: the temporary bucket, JPEG"
+    )
 
     @field_validator("input")
     @classmethod
@@ -45,8 +69,18 @@ class EditRequest(StrictModel):
 class UploadEdit(StrictModel):
     """An upload's `data` part: an edit request without `input` (the uploaded file is the input)."""
 
-    operations: Operations
-    output: Output = OutputOptions()
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {k: v for k, v in e.items() if k != "input"} for e in EDIT_EXAMPLES if isinstance(e, dict)
+            ]
+        }
+    )
+
+    operations: Operations = Field(description="what to do to the image; {} for none")
+    output: Output = Field(
+        OutputOptions(), description="a destination, or an object; none: the temporary bucket, JPEG"
+    )
 
 
 Edit = EditRequest | UploadEdit

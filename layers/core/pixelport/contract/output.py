@@ -11,25 +11,25 @@ from pixelport.contract.limits import limits, text_limit
 from pixelport.contract.references import STORAGE_SCHEME, StorageRef, parse_storage
 from pixelport.formats import OutputFormatName, is_image_extension, output_format_for_extension
 
-Quality = Annotated[int, Field(ge=1, le=100)]
+Quality = Annotated[int, Field(ge=1, le=100, description="encoder quality, 1 (smallest) to 100 (best)")]
 
 
 class Lossless(StrictModel):
-    type: Literal["lossless"] = "lossless"
+    type: Literal["lossless"] = Field("lossless", description="every pixel kept exactly")
 
 
 class WebpLossy(StrictModel):
-    type: Literal["lossy"] = "lossy"
+    type: Literal["lossy"] = Field("lossy", description="smaller files; `quality` sets the trade-off")
     quality: Quality = 75
 
 
 class AvifLossy(StrictModel):
-    type: Literal["lossy"] = "lossy"
+    type: Literal["lossy"] = Field("lossy", description="smaller files; `quality` sets the trade-off")
     quality: Quality = 50
 
 
 class TiffLossy(StrictModel):
-    type: Literal["lossy"] = "lossy"
+    type: Literal["lossy"] = Field("lossy", description="smaller files; `quality` sets the trade-off")
     quality: Quality = 75
 
 
@@ -53,29 +53,34 @@ TiffCompression = Annotated[
 
 
 class JpegFormat(StrictModel):
-    type: Literal["jpeg"] = "jpeg"
+    type: Literal["jpeg"] = Field("jpeg", description="JPEG (the only format that takes CMYK)")
     quality: Quality = 85
-    progressive: bool = True
+    progressive: bool = Field(True, description="progressive (interlaced) JPEG: a coarse picture shows first")
 
 
 class PngFormat(StrictModel):
-    type: Literal["png"] = "png"
-    compression: Literal["fast", "optimal", "best"] = "optimal"
+    type: Literal["png"] = Field("png", description="PNG, always lossless")
+    compression: Literal["fast", "optimal", "best"] = Field(
+        "optimal",
+        description="how hard the encoder works: the pixels are the same, only size and time differ",
+    )
 
 
 class WebpFormat(StrictModel):
-    type: Literal["webp"] = "webp"
-    compression: WebpCompression = WebpLossy()
+    type: Literal["webp"] = Field("webp", description="WebP")
+    compression: WebpCompression = Field(WebpLossy(), description="'lossy' (quality 75) or 'lossless'")
 
 
 class AvifFormat(StrictModel):
-    type: Literal["avif"] = "avif"
-    compression: AvifCompression = AvifLossy()
+    type: Literal["avif"] = Field("avif", description="AVIF")
+    compression: AvifCompression = Field(AvifLossy(), description="'lossy' (quality 50) or 'lossless'")
 
 
 class TiffFormat(StrictModel):
-    type: Literal["tiff"] = "tiff"
-    compression: TiffCompression = Lossless()
+    type: Literal["tiff"] = Field("tiff", description="TIFF")
+    compression: TiffCompression = Field(
+        Lossless(), description="'lossless' or 'lossy' (JPEG in TIFF, quality 75)"
+    )
 
 
 FormatOptions = Annotated[
@@ -108,13 +113,15 @@ CmykProfile = Literal["ISO_Coated", "ISO_Uncoated", "USWeb_Coated", "USWeb_Uncoa
 
 
 class RgbColorSpace(StrictModel):
-    type: Literal["RGB"] = "RGB"
+    type: Literal["RGB"] = Field("RGB", description="sRGB (an input with another profile is converted)")
 
 
 class CmykColorSpace(StrictModel):
-    type: Literal["CMYK"] = "CMYK"
     # (decided) the published description says ISO_Coated is the default; its schema says USWeb_Coated.
-    color_profile: CmykProfile = "ISO_Coated"
+    type: Literal["CMYK"] = Field("CMYK", description="print CMYK with an embedded ICC profile; jpeg only")
+    color_profile: CmykProfile = Field(
+        "ISO_Coated", description="the press condition the colours are made for"
+    )
 
 
 ColorSpace = Annotated[
@@ -127,8 +134,12 @@ ColorSpace = Annotated[
 
 
 class Metadata(StrictModel):
-    dpi: Annotated[int, Field(ge=1, le=10000)] | None = None
-    color_space: ColorSpace | None = None
+    dpi: Annotated[int, Field(ge=1, le=10000)] | None = Field(
+        None, description="dots per inch written in the file; none: the input's"
+    )
+    color_space: ColorSpace | None = Field(
+        None, description="'RGB', 'CMYK' or an object with a CMYK profile; none: the input's colour space"
+    )
 
 
 def parse_destination(value: str) -> StorageRef:
@@ -150,8 +161,12 @@ class OutputOptions(StrictModel):
         "none: the temporary bucket",
         json_schema_extra=lambda schema: schema.update(maxLength=limits().max_destination_length),
     )
-    format: FormatOptions | None = None
-    metadata: Metadata = Metadata()
+    format: FormatOptions | None = Field(
+        None,
+        description="a format name or an object with its options; none: the destination file's "
+        "extension, else jpeg",
+    )
+    metadata: Metadata = Field(Metadata(), description="DPI and colour space of the result")
 
     @field_validator("destination")
     @classmethod

@@ -1,0 +1,5 @@
+import sys
+
+from pixelport_cli.client import main
+
+sys.exit(main())
