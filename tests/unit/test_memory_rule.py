@@ -4,12 +4,13 @@ bench/memory.py measured (the README's table), so an admitted input is not kille
 
 from __future__ import annotations
 
+import re
 import zlib
 
 import pytest
 from PIL import ImageFile
 
-from local.template import Template
+from local.template import ROOT, Template
 from pixelport.contract import parse_edit_request
 from pixelport.errors import INPUT_NEEDS_TOO_MUCH_MEMORY, PixelportError
 from pixelport.imaging.memory import (
@@ -94,3 +95,29 @@ def test_the_memory_variable_is_read_as_lambda_sets_it() -> None:
     assert function_memory_mb({MEMORY_VARIABLE: "3008"}) == 3008
     assert function_memory_mb({}) is None
     admit(_job(10**9, 16, True, "avif"), {})  # outside Lambda (tests, bench): no refusal
+
+
+_ROW = re.compile(r"^\| (8|16)-bit (RGBA?) \| (jpeg CMYK|jpeg|png|webp|avif|tiff) \| (\d+) \|", re.M)
+
+
+def test_the_estimate_covers_every_peak_the_bench_measured() -> None:
+    """The README's table is bench/memory.py's output at 100 MP; each peak is under the estimate."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("### Memory", 1)[1].split("\n## ", 1)[0]
+    side = int(re.search(r"input: (\d+)x\1 PNG", section).group(1))  # type: ignore[union-attr]
+    rows = _ROW.findall(section)
+    assert len(rows) == 24, rows
+    for bits, kind, output, peak in rows:
+        job = _job(side * side, int(bits), kind == "RGBA", output.replace("jpeg CMYK", "jpeg-cmyk"))
+        assert estimated_peak_mb(job) >= int(peak), (bits, kind, output, peak)
+    # ...and the README's table of the rule is what memory.py admits at the template's memory.
+    memory = _processor_memory()
+    assert f"{memory} MB" in section
+    outputs = ["jpeg", "jpeg-cmyk", "png", "webp", "avif", "tiff"]
+    rule = re.findall(r"^\| (8|16)-bit (RGBA?) \| ((?:[^|]+\|){6})$", section, re.M)
+    assert len(rule) == 4, rule
+    for bits, kind, cells in rule:
+        for output, cell in zip(outputs, cells.split("|"), strict=False):
+            fits = largest_megapixels(memory, int(bits), kind == "RGBA", output)
+            expected = "100 (the limit)" if fits >= 100 else f"{fits:.0f}"
+            assert cell.strip() == expected, (bits, kind, output)
