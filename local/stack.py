@@ -136,6 +136,8 @@ class Stack:
                 AWS_DEFAULT_REGION=REGION,
                 AWS_REGION=REGION,
                 POWERTOOLS_TRACE_DISABLED="true",
+                # As Lambda sets it: the processor's memory rule reads it (imaging/memory.py).
+                AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(spec.memory),
             )
             # gcs storages speak S3's XML API: locally, moto plays Google's endpoint unless told otherwise.
             if not os.environ.get("PIXELPORT_GCS_ENDPOINT"):

@@ -75,6 +75,7 @@ class Template:
                 **res.get("Properties", {}).get("Environment", {}).get("Variables", {}),
             }
             layers = [*defaults.get("Layers", []), *res.get("Properties", {}).get("Layers", [])]
+            events = {**props.get("Events", {}), **self._event_source_mappings(name)}
             specs[name] = FunctionSpec(
                 logical_id=name,
                 code_uri=ROOT / props["CodeUri"],
@@ -83,10 +84,25 @@ class Template:
                 memory=int(props.get("MemorySize", 128)),
                 environment=env,
                 layers=[layer["Ref"] for layer in layers],
-                events=props.get("Events", {}),
+                events=events,
                 event_invoke_config=props.get("EventInvokeConfig", {}),
             )
         return specs
+
+    def _event_source_mappings(self, function: str) -> dict[str, Any]:
+        """SQS sources declared as AWS::Lambda::EventSourceMapping, in the shape of a SAM SQS event."""
+        return {
+            name: {
+                "Type": "SQS",
+                "Properties": {
+                    "Queue": props["EventSourceArn"],
+                    "BatchSize": props.get("BatchSize", 10),
+                    **{k: v for k, v in props.items() if k == "FunctionResponseTypes"},
+                },
+            }
+            for name, res in self.of_type("AWS::Lambda::EventSourceMapping").items()
+            if (props := res["Properties"]).get("FunctionName") == {"Ref": function}
+        }
 
     def layer_dir(self, logical_id: str) -> Path:
         return ROOT / str(self.resources[logical_id]["Properties"]["ContentUri"])

@@ -72,8 +72,9 @@ def test_processor_failures_go_to_an_sqs_destination_consumed_by_a_function(temp
         "Type": "SQS",
         "Destination": {"Fn::GetAtt": ["ProcessorFailuresQueue", "Arn"]},
     }
-    consumer = template.functions()["FailedEventsFunction"].events["Failures"]["Properties"]
-    assert consumer["Queue"] == {"Fn::GetAtt": ["ProcessorFailuresQueue", "Arn"]}
+    consumer = template.functions()["FailedEventsFunction"].events["FailedEventsFunctionFailures"]
+    assert consumer["Type"] == "SQS"
+    assert consumer["Properties"]["Queue"] == {"Fn::GetAtt": ["ProcessorFailuresQueue", "Arn"]}
 
 
 @pytest.mark.parametrize("name", ["ApiFunction", "ProcessorFunction", "FailedEventsFunction"])
@@ -304,5 +305,81 @@ def test_the_dead_letter_queue_and_the_sweeper_raise_alarms(template: Template) 
     ) in watched
     assert ("pixelport", "TasksExpired", "pixelport") in watched
     assert ("AWS/Lambda", "Errors", str({"Ref": "SweeperFunction"})) in watched
+    # Issue 14: the processor, the failure consumer and the API are watched too.
+    assert (
+        "AWS/SQS",
+        "ApproximateNumberOfMessagesVisible",
+        str({"Fn::GetAtt": ["ProcessorFailuresQueue", "QueueName"]}),
+    ) in watched
+    for metric in ("Errors", "Throttles", "AsyncEventsDropped"):
+        assert ("AWS/Lambda", metric, str({"Ref": "ProcessorFunction"})) in watched
+    assert ("AWS/Lambda", "Errors", str({"Ref": "FailedEventsFunction"})) in watched
+    api = {
+        a["Properties"]["MetricName"]: a["Properties"]
+        for a in alarms
+        if a["Properties"]["Namespace"] == "AWS/ApiGateway"
+    }
+    assert api["5XXError"]["Statistic"] == "Average"  # a rate
+    assert api["Latency"]["ExtendedStatistic"] == "p99"
+    for props in api.values():
+        assert props["Dimensions"][0] == {"Name": "ApiName", "Value": {"Ref": "AWS::StackName"}}
+    assert template.resources["Api"]["Properties"]["Name"] == {"Ref": "AWS::StackName"}
     notify = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], {"Ref": "AWS::NoValue"}]}
     assert all(a["Properties"]["AlarmActions"] == notify for a in alarms)
+
+
+# -- issue 14: ready for a production account --------------------------------------------------------
+def test_every_function_logs_to_a_group_kept_for_the_retention_parameter(template: Template) -> None:
+    assert template.data["Parameters"]["LogRetentionDays"]["Default"] == 30
+    for name, res in template.of_type("AWS::Serverless::Function").items():
+        group = res["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert template.resources[group]["Type"] == "AWS::Logs::LogGroup", name
+        assert template.resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_the_stage_writes_json_access_logs(template: Template) -> None:
+    import json
+
+    setting = template.resources["Api"]["Properties"]["AccessLogSetting"]
+    group = setting["DestinationArn"]["Fn::GetAtt"][0]
+    assert template.resources[group]["Properties"]["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    line = json.loads(setting["Format"])
+    assert {"requestId", "status", "integrationStatus", "responseLatency"} <= set(line)
+
+
+def test_a_lambda_throttle_reaches_the_client_as_429_with_the_envelope(template: Template) -> None:
+    import json
+
+    response = template.resources["Api"]["Properties"]["GatewayResponses"]["INTEGRATION_FAILURE"]
+    assert response["StatusCode"] == "429"
+    body = json.loads(response["ResponseTemplates"]["application/json"])
+    assert body["detail"]["error_code"] == "2001"
+    api = template.resources["ApiFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    assert api["Fn::If"][1] == {"Ref": "ApiReservedConcurrency"}
+
+
+def test_the_api_function_ends_before_api_gateway_does(template: Template) -> None:
+    from pixelport.contract.limits import limits
+
+    timeout = template.functions()["ApiFunction"].timeout
+    assert timeout < 29  # API Gateway's integration limit
+    assert limits().sync_wait_seconds + 1 < timeout
+
+
+def test_the_ingest_bucket_and_the_queues_refuse_plain_http(template: Template) -> None:
+    insecure = {"Bool": {"aws:SecureTransport": "false"}}
+    bucket = template.resources["IngestBucketPolicy"]["Properties"]
+    assert bucket["Bucket"] == {"Ref": "IngestBucket"}
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == insecure for s in bucket["PolicyDocument"]["Statement"]
+    )
+    queues = template.resources["ProcessorFailuresQueuesPolicy"]["Properties"]
+    assert {q["Ref"] for q in queues["Queues"]} == set(template.of_type("AWS::SQS::Queue"))
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == insecure for s in queues["PolicyDocument"]["Statement"]
+    )
+
+
+def test_the_failure_queue_outlasts_six_times_its_consumers_timeout(template: Template) -> None:
+    queue = template.resources["ProcessorFailuresQueue"]["Properties"]
+    assert queue["VisibilityTimeout"] >= 6 * template.functions()["FailedEventsFunction"].timeout

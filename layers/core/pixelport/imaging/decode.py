@@ -10,6 +10,7 @@ import struct
 import sys
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
@@ -96,18 +97,34 @@ def too_many_pixels(limit_mp: float, width: int | None = None, height: int | Non
 SizeHint = Callable[[tuple[int, int]], tuple[int, int] | None]
 
 
-def decode(data: bytes, smallest: SizeHint | None = None) -> Decoded:
+@dataclass(frozen=True)
+class Declared:
+    """What the header says, before any pixel is decoded."""
+
+    size: tuple[int, int]  # upright, full size
+    decoded_pixels: int  # what decoding will hold (a JPEG may be decoded scaled down)
+    bits: int  # 8 or 16 per channel
+    alpha: bool
+    cmyk: bool
+
+
+# Called with the header's facts before decoding; raises to refuse the input (the memory rule).
+Admit = Callable[[Declared], None]
+_ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")
+
+
+def decode(data: bytes, smallest: SizeHint | None = None, admit: Admit | None = None) -> Decoded:
     """Decode input bytes. A file that cannot be read raises `PixelportError` (4005, 4006, 4131; 5000
     for a missing bundled profile); any other failure (memory, our own code) propagates as it is.
 
     With `smallest`, a JPEG is decoded at the smallest DCT scale (1/2, 1/4, 1/8) that is still at least
     the size it answers, which is several times faster than decoding every pixel; `Decoded.size` stays
-    the full size."""
+    the full size. With `admit`, the header's facts are passed to it before any pixel is decoded."""
     key = require_image(data)
     limit_mp = limits().max_input_megapixels
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Pillow's warnings about odd files (EXIF, palettes) are no news
-        return _decode(data, key, limit_mp, smallest)
+        return _decode(data, key, limit_mp, smallest, admit)
 
 
 def _orientation(im: Image.Image) -> int:
@@ -131,7 +148,22 @@ def _draft(im: Image.Image, smallest: SizeHint) -> tuple[int, int] | None:
     return upright if im.size != (width, height) else None
 
 
-def _decode(data: bytes, key: str, limit_mp: float, smallest: SizeHint | None = None) -> Decoded:
+def _declared(im: Image.Image, rawmode: str | None, full: tuple[int, int]) -> Declared:
+    """`im` opened, maybe drafted, not loaded; `full` its size in the file."""
+    turned = _orientation(im) in _TURNED
+    sixteen = (rawmode is not None and ";16" in rawmode) or im.mode in ("I", "I;16", "I;16B", "F")
+    return Declared(
+        size=(full[1], full[0]) if turned else full,
+        decoded_pixels=im.width * im.height,
+        bits=16 if sixteen else 8,
+        alpha=im.mode in _ALPHA_MODES or "transparency" in im.info,
+        cmyk=im.mode == "CMYK",
+    )
+
+
+def _decode(
+    data: bytes, key: str, limit_mp: float, smallest: SizeHint | None = None, admit: Admit | None = None
+) -> Decoded:
     fmt = key
     try:
         with Image.open(BytesIO(data), formats=_DECODERS[key]) as im:  # lazy: reads the header only
@@ -147,6 +179,8 @@ def _decode(data: bytes, key: str, limit_mp: float, smallest: SizeHint | None = 
             source_mode = im.mode
             full_size = _draft(im, smallest) if smallest is not None and fmt == "JPEG" else None
             rawmode = _rawmode(im.tile[0]) if im.tile else None
+            if admit is not None:
+                admit(_declared(im, rawmode, (width, height)))
             im.load()
             icc = im.info.get("icc_profile") or None
             dpi = read_dpi(im, fmt)

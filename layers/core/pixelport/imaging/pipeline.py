@@ -18,14 +18,16 @@ from PIL import Image
 
 from pixelport.contract.edit import Edit
 from pixelport.contract.limits import limits
+from pixelport.contract.output import CmykColorSpace
 from pixelport.errors import OUTPUT_TOO_MANY_PIXELS, PixelportError
 from pixelport.formats import INPUT_FORMATS, OUTPUT_FORMATS, ImageFormat, OutputFormatName
 from pixelport.imaging.adjust import adjust
 from pixelport.imaging.color import to_cmyk_with
 from pixelport.imaging.context import Context
-from pixelport.imaging.decode import decode
+from pixelport.imaging.decode import Declared, decode
 from pixelport.imaging.encode import encode
 from pixelport.imaging.geometry import Layout, Size, plan
+from pixelport.imaging.memory import Job, admit
 from pixelport.imaging.model import Decoded
 from pixelport.imaging.pad import pad
 from pixelport.imaging.resize import decode_size, resize
@@ -100,8 +102,31 @@ def layout_for(request: Edit, size: Size) -> Layout:
     return layout
 
 
+def memory_job(request: Edit, declared: Declared) -> Job:
+    """The memory rule's view of one render (imaging/memory.py)."""
+    canvas = layout_for(request, declared.size).canvas
+    assert request.output.format is not None  # settled by parse_edit_request
+    fmt = request.output.format.type
+    color_space = request.output.metadata.color_space
+    kept = declared.cmyk and color_space is None  # kept_cmyk: a CMYK input written as JPEG stays CMYK
+    cmyk = fmt == "jpeg" and (isinstance(color_space, CmykColorSpace) or kept)
+    return Job(
+        width=declared.size[0],
+        height=declared.size[1],
+        decoded_pixels=declared.decoded_pixels,
+        output_pixels=canvas[0] * canvas[1],
+        bits=declared.bits,
+        alpha=declared.alpha,
+        output="jpeg-cmyk" if cmyk else fmt,
+    )
+
+
 def render(data: bytes, request: Edit) -> Rendered:
-    decoded = decode(data, lambda size: decode_size(layout_for(request, size)))
+    decoded = decode(
+        data,
+        lambda size: decode_size(layout_for(request, size)),
+        admit=lambda declared: admit(memory_job(request, declared)),
+    )
     ctx = Context(request, decoded, layout_for(request, decoded.size))
     image = decoded.image
     for step in STEPS:
