@@ -134,7 +134,7 @@ def test_a_storage_that_does_not_answer_is_400_after_the_fetch_deadline(
         elapsed = time.monotonic() - started
     assert (status, body["error_code"]) == (400, "4023")
     assert "could not be reached within 1 s" in body["error_message"]
-    assert elapsed < 4
+    assert elapsed < 8  # well before the endpoint answers (10 s); the margin is for a loaded machine
 
 
 def test_a_storage_endpoint_refusing_connections_is_400() -> None:
