@@ -168,6 +168,8 @@ class FunctionRuntime:
             raise FunctionError({"errorType": "Runtime.Shutdown", "errorMessage": "stack is stopping"})
         limit = self.spec.timeout if timeout is None else min(timeout, self.spec.timeout)
         with self._slots:
+            if self._closed:  # closed while this invocation waited for a slot: start nothing new
+                raise FunctionError({"errorType": "Runtime.Shutdown", "errorMessage": "stack is stopping"})
             try:
                 env = self._idle.get_nowait()
             except queue.Empty:

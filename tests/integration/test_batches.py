@@ -251,17 +251,12 @@ def test_a_long_listing_continues_in_follow_up_invocations_and_pages_its_answer(
     )
     assert status == 200, body
     batch_id = body["data"]["id"]
-    # An invocation that has time for one page only: it writes one, then hands on to a new message.
-    monkeypatch.setattr(batches, "LISTING_MARGIN_SECONDS", 29.9)
-    assert deliver_once(aws, "BatchQueue", batch_function.lambda_handler) == 1
-    assert get_batch(batch_id)["progress"] == {
-        "images": 99,
-        "done": 0,
-        "failed": 0,
-        "listing_complete": False,
-    }
-    assert len(queued(aws, "BatchQueue")) == 1
-    monkeypatch.setattr(batches, "LISTING_MARGIN_SECONDS", 15.0)
+    # An invocation with time for one page only: it writes one, then hands on to a new message.
+    clock = iter([100.0, 0.0])
+    outcome = batch_function.lister().run(batch_id, remaining=lambda: next(clock))
+    assert outcome == "continued"
+    assert get_batch(batch_id)["progress"] == {"images": 99, "done": 0, "failed": 0, "listing_complete": False}
+    assert len(queued(aws, "BatchQueue")) == 2  # the original message (not deleted here) and the follow-up
     monkeypatch.setattr(batches, "ANSWER_PAGE", 100)
     run_batches(aws)
     first = get_batch(batch_id)
