@@ -5,6 +5,8 @@ moto, image and webhook receivers on loopback."""
 from __future__ import annotations
 
 import io
+import os
+import signal
 import time
 import uuid
 from collections.abc import Iterator
@@ -224,3 +226,45 @@ def test_two_hundred_async_edits_all_end_done_and_reach_a_receiver_that_fails_tw
         assert receiver.bad_signatures == 0
         assert receiver.refused == 2
         assert all(receiver.statuses[i] == "DONE" for i in ids)
+
+
+def test_a_batch_whose_processors_are_killed_midway_still_ends_done_with_every_output(
+    stack: RunningStack,
+) -> None:
+    from tests.e2e.test_every_task_ends import noisy_png, pillow_processes
+
+    bucket = f"killed-{uuid.uuid4().hex[:8]}"
+    name = connect_bucket(stack, bucket)
+    s3 = customer_s3(stack)
+    image = noisy_png((900, 700))  # slow enough to encode that the kill lands mid-image
+    for n in range(24):
+        s3.put_object(Bucket=bucket, Key=f"in/{n:02d}.png", Body=image)
+    accepted = submit(
+        stack,
+        {
+            "input": f"storage://{name}/in/",
+            "output": {
+                "destination": f"storage://{name}/out/",
+                "format": {"type": "png", "compression": "best"},
+            },
+        },
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        progress = data(request("GET", accepted["result_url"]))["progress"]
+        if progress["done"] >= 2:
+            break
+        time.sleep(0.2)
+    assert progress["done"] < 24, "the batch ended before the kill"
+    killed = pillow_processes(stack)
+    assert killed, "no processor environment found to kill"
+    for pid in killed:
+        os.kill(pid, signal.SIGKILL)
+    # A killed image's message comes back within a minute (its visibility is its lease's), and the
+    # retry takes the image over once the lease has run out.
+    ended = wait_ended(accepted["result_url"], 300)
+    assert ended["status"] == "DONE", ended["progress"]
+    results, errors = every_page(ended)
+    assert errors == []
+    assert len(results) == 24
+    assert keys(stack, bucket, "out/") == [f"out/{n:02d}.png" for n in range(24)]

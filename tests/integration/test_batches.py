@@ -255,7 +255,12 @@ def test_a_long_listing_continues_in_follow_up_invocations_and_pages_its_answer(
     clock = iter([100.0, 0.0])
     outcome = batch_function.lister().run(batch_id, remaining=lambda: next(clock))
     assert outcome == "continued"
-    assert get_batch(batch_id)["progress"] == {"images": 99, "done": 0, "failed": 0, "listing_complete": False}
+    assert get_batch(batch_id)["progress"] == {
+        "images": 99,
+        "done": 0,
+        "failed": 0,
+        "listing_complete": False,
+    }
     assert len(queued(aws, "BatchQueue")) == 2  # the original message (not deleted here) and the follow-up
     monkeypatch.setattr(batches, "ANSWER_PAGE", 100)
     run_batches(aws)
