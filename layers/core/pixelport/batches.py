@@ -28,7 +28,7 @@ from pixelport.errors import BATCH_FOLDER_EMPTY, PixelportError, ValidationFaile
 from pixelport.storage.buckets import BucketStorage
 from pixelport.storage.connect import connector
 from pixelport.storage.registry import StorageRegistry
-from pixelport.tasks import Status, Task, TaskStore, task_item
+from pixelport.tasks import IdTaken, Status, Task, TaskStore, task_item
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -187,7 +187,11 @@ class Lister:
                 )
                 return "continued"
             children, cursor = self._next_page(batch, request)
-            if self.store.add_children(batch, children, cursor):
+            try:
+                written = self.store.add_children(batch, children, cursor)
+            except IdTaken:
+                continue  # a child's id belongs to another task already: draw the page's ids again
+            if written:
                 self._send([int(c["id"]["N"]) for c in children])
                 self.store.mark_sent(batch.id, batch.page + 1)
             reread = self.store.get(batch.id)
@@ -240,7 +244,8 @@ class Lister:
             for item, raw in zip(chosen, request.input[start:end], strict=True):  # type: ignore[index]
                 name = item.basename if isinstance(item, StorageRef) else ""
                 inputs.append((str(raw), "", name))
-        children = []
+        children: list[dict[str, Any]] = []
+        ids: set[str] = set()
         for index, (reference, inner, name) in enumerate(inputs):
             child_output = dict(output)
             if destination is not None:
@@ -252,15 +257,20 @@ class Lister:
                 "operations": batch.request.get("operations", {}),
                 "output": child_output,
             }
-            children.append(
-                task_item(
+            while True:
+                # A page's ids are drawn in the same millisecond: 12 random bits each, so draw again
+                # until they differ (one transaction cannot write one item twice).
+                child = task_item(
                     account=batch.account,
                     request=child_request,
                     source_name=name,
                     request_id=batch.request_id,
                     batch=(batch.id, first_seq + index),
                 )
-            )
+                if child["id"]["N"] not in ids:
+                    break
+            ids.add(child["id"]["N"])
+            children.append(child)
         return children, cursor
 
     def _list(self, account: str, folder: StorageRef, recursive: bool, cursor: str) -> tuple[list[str], str]:

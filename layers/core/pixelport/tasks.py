@@ -141,6 +141,10 @@ def _event(status: Status) -> AttributeValueTypeDef:
     return {"L": [{"M": {"status": _s(status.value), "at": _s(_now_iso())}}]}
 
 
+class IdTaken(Exception):
+    """A new record's id belongs to an existing one (1 in 4096 within a millisecond): draw again."""
+
+
 # Called with the id of an ended task or batch whose client asked to hear of it (the webhook queue).
 Notifier = Callable[[int], None]
 BATCH_INDEX = "ByBatch"
@@ -461,6 +465,8 @@ class TaskStore:
             reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
             if reasons[:1] == ["ConditionalCheckFailed"]:
                 return False
+            if "ConditionalCheckFailed" in reasons:
+                raise IdTaken("a child's id is taken") from None
             raise
         return True
 
