@@ -119,3 +119,31 @@ def test_the_readme_verification_accepts_a_delivery_and_refuses_a_changed_body()
     assert not valid(SECRET, body.replace(b"DONE", b"ERROR"), headers)
     assert not valid("another-secret-of-some-length!!", body, headers)
     assert not valid(SECRET, body, {**headers, "X-Pixelport-Timestamp": "1800000001"})
+
+
+def readme_verify() -> Any:
+    """The `verify` function of the README's Webhooks section, as a reader would paste it."""
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Webhooks") :]
+    code = section[section.index("```python\n") + len("```python\n") :]
+    code = code[: code.index("```")]
+    assert len(code.strip().splitlines()) <= 12
+    scope: dict[str, Any] = {}
+    exec(code, scope)
+    return scope["verify"]
+
+
+def test_the_readme_example_verifies_a_fresh_delivery_and_refuses_a_changed_or_stale_one() -> None:
+    import time
+
+    from pixelport.webhook_signing import signature_headers
+
+    verify = readme_verify()
+    body = b'{"data":{"id":1,"status":"DONE"}}'
+    now = int(time.time())
+    assert verify(SECRET, body, signature_headers(body, SECRET, now))
+    assert not verify(SECRET, body + b" ", signature_headers(body, SECRET, now))
+    assert not verify(SECRET, body, signature_headers(body, SECRET, now - 3600))
+    assert not verify("another-secret-of-some-length!!", body, signature_headers(body, SECRET, now))

@@ -1,4 +1,4 @@
-"""A webhook receiver on loopback: checks both signatures of every delivery (the README's example),
+"""A webhook receiver on loopback: checks both signatures of every delivery (as the README explains),
 records each delivered task's status, and can refuse its first deliveries with HTTP 500."""
 
 from __future__ import annotations
