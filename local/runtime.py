@@ -154,7 +154,14 @@ class FunctionRuntime:
     def _spawn(self) -> _Environment:
         env = _Environment(self._child_spec)
         with self._lock:
-            self._all.add(env)
+            closed = self._closed
+            if not closed:
+                self._all.add(env)
+        if closed:
+            # Closed while it started: nobody would stop it, and an invocation waiting on it would
+            # hold the interpreter's exit until the function's timeout.
+            env.stop()
+            raise FunctionError({"errorType": "Runtime.Shutdown", "errorMessage": "stack is stopping"})
         return env
 
     def _discard(self, env: _Environment) -> None:
