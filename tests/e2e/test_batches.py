@@ -10,6 +10,7 @@ import signal
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -207,16 +208,14 @@ def test_two_hundred_async_edits_all_end_done_and_reach_a_receiver_that_fails_tw
         images.add("/one.png", body=png((16, 16)))
         data(request("PUT", f"{stack.base_url}/v1/account/webhook", {"url": receiver.url, "secret": secret}))
         try:
-            ids = set()
-            for _ in range(200):
-                accepted = data(
-                    request(
-                        "POST",
-                        f"{stack.base_url}/v1/image/edit/async",
-                        {"input": images.url("/one.png"), "operations": {}},
-                    )
-                )
-                ids.add(accepted["id"])
+
+            def submit_one(_: int) -> int:
+                body = {"input": images.url("/one.png"), "operations": {}}
+                return int(data(request("POST", f"{stack.base_url}/v1/image/edit/async", body))["id"])
+
+            with ThreadPoolExecutor(max_workers=20) as pool:  # 200 submissions, 20 at a time
+                ids = set(pool.map(submit_one, range(200)))
+            assert len(ids) == 200
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline and not ids <= receiver.delivered_ids():
                 time.sleep(0.5)

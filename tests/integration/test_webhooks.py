@@ -147,3 +147,24 @@ def test_the_readme_example_verifies_a_fresh_delivery_and_refuses_a_changed_or_s
     assert not verify(SECRET, body + b" ", signature_headers(body, SECRET, now))
     assert not verify(SECRET, body, signature_headers(body, SECRET, now - 3600))
     assert not verify("another-secret-of-some-length!!", body, signature_headers(body, SECRET, now))
+
+
+@pytest.mark.usefixtures("allow_loopback")
+def test_an_ended_batch_is_posted_with_what_its_get_answers(aws: LocalNames) -> None:
+    from tests.integration.test_batches import connect, get_batch, post_batch
+    from tests.support.customer_s3 import customer_bucket, png_bytes
+    from tests.support.queues import run_batches
+
+    customer_bucket(("in/a.png", png_bytes()), ("in/b.png", b"broken"))
+    connect()
+    with WebhookReceiver(SECRET) as receiver:
+        webhook("PUT", {"url": receiver.url, "secret": SECRET})
+        status, body = post_batch(
+            {"input": "storage://storage-name/in/", "output": "storage://storage-name/out/"}
+        )
+        assert status == 200, body
+        run_batches(aws)
+        assert deliver_webhooks(aws) == []
+        batch_id = body["data"]["id"]
+        assert receiver.statuses == {batch_id: "DONE"}
+        assert receiver.payloads[batch_id] == get_batch(batch_id)

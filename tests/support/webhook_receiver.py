@@ -31,6 +31,7 @@ class WebhookReceiver:
         self.bad_signatures = 0
         self.deliveries = 0
         self.statuses: dict[int, str] = {}
+        self.payloads: dict[int, dict[str, Any]] = {}
         self.lock = threading.Lock()
         receiver = self
 
@@ -60,6 +61,7 @@ class WebhookReceiver:
                 return 401
             payload = json.loads(body)["data"]
             self.statuses[int(payload["id"])] = str(payload["status"])
+            self.payloads[int(payload["id"])] = payload
             return 204
 
     def delivered_ids(self) -> set[int]:
