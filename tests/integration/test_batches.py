@@ -194,6 +194,16 @@ def test_bad_batch_requests_are_422_naming_the_field(body: dict[str, Any], field
     assert field in answer["error_details"], answer
 
 
+def test_a_batch_is_not_read_as_an_async_task() -> None:
+    from tests.support.lambdas import async_get_event
+
+    customer_bucket(("in/a.png", png_bytes()))
+    connect()
+    status, body = post_batch({"input": "storage://storage-name/in/"})
+    assert status == 200, body
+    assert call_api(async_get_event(body["data"]["id"]))["statusCode"] == 404
+
+
 def test_an_unknown_batch_or_a_plain_task_id_is_404() -> None:
     for batch_id in ("12345", "not-a-number"):
         event = api_event(

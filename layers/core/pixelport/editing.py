@@ -247,4 +247,5 @@ class EditService:
 
     def get(self, task_id: int, *, account: str) -> Task | None:
         task = self.store.get(task_id)
-        return task if task is not None and task.account == account else None
+        # A batch is read at /v1/image/edit/batch/{id}; its children are tasks like any other.
+        return task if task is not None and task.account == account and task.kind != "batch" else None
