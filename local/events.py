@@ -195,7 +195,9 @@ class AsyncInvoker(_Pump):
 
 
 class SqsPoller(_Pump):
-    """An SQS event source mapping."""
+    """An SQS event source mapping: batches of up to BatchSize, invoked in parallel up to the
+    function's concurrency (Lambda's pollers scale out with the queue), honouring
+    ReportBatchItemFailures; a failed invocation's messages come back after their visibility timeout."""
 
     def __init__(
         self,
@@ -207,15 +209,53 @@ class SqsPoller(_Pump):
         stop: threading.Event,
         *,
         batch_size: int,
+        concurrency: int = 1,
     ):
         super().__init__(name, sqs, queue_url, runtime, stop)
         self.queue_arn = queue_arn
         self.batch_size = batch_size
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
+        self.in_flight = threading.Semaphore(concurrency)
 
     def _batch_size(self) -> int:
         return min(self.batch_size, 10)
 
+    def _receive(self) -> list[MessageTypeDef]:
+        # Receive only when a worker is free, so messages are not held invisible while they wait.
+        while not self.in_flight.acquire(timeout=0.5):
+            if self.stop.is_set():
+                return []
+        try:
+            messages = super()._receive()
+        finally:
+            self.in_flight.release()
+        return messages
+
     def _handle(self, messages: list[MessageTypeDef]) -> None:
+        while not self.in_flight.acquire(timeout=0.5):
+            if self.stop.is_set():
+                return
+        try:
+            future = self.pool.submit(self._invoke, messages)
+        except BaseException:
+            self.in_flight.release()
+            raise
+        future.add_done_callback(self._report)
+
+    def _report(self, future: Future[None]) -> None:
+        if not future.cancelled() and (exc := future.exception()) is not None:
+            log(f"{self.name}: invocation failed: {describe(exc)}")
+
+    def _stopped(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _invoke(self, messages: list[MessageTypeDef]) -> None:
+        try:
+            self._invoke_batch(messages)
+        finally:
+            self.in_flight.release()
+
+    def _invoke_batch(self, messages: list[MessageTypeDef]) -> None:
         records = [
             {
                 "messageId": m["MessageId"],

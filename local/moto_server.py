@@ -17,6 +17,7 @@ from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import make_server
 
+from local import moto_transactions
 from local.s3_post_policy import PostPolicyEnforcer
 from local.wsgi import WsgiApp
 
@@ -42,6 +43,8 @@ class LocalMotoServer(ThreadedMotoServer):
         self._secrets = secrets
 
     def _server_entry(self) -> None:
+        # Safe here only: this server runs DynamoDB requests one at a time (SerializedDynamoDB).
+        moto_transactions.install()
         moto = DomainDispatcherApplication(create_backend_app)
         app = SerializedDynamoDB(PostPolicyEnforcer(moto, self._secrets))
         self._server = make_server(

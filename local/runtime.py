@@ -174,7 +174,14 @@ class FunctionRuntime:
     def _spawn(self) -> _Environment:
         env = _Environment(self._child_spec)
         with self._lock:
-            self._all.add(env)
+            closed = self._closed
+            if not closed:
+                self._all.add(env)
+        if closed:
+            # Closed while it started: nobody would stop it, and an invocation waiting on it would
+            # hold the interpreter's exit until the function's timeout.
+            env.stop()
+            raise FunctionError({"errorType": "Runtime.Shutdown", "errorMessage": "stack is stopping"})
         return env
 
     def _discard(self, env: _Environment) -> None:
@@ -188,6 +195,8 @@ class FunctionRuntime:
             raise FunctionError({"errorType": "Runtime.Shutdown", "errorMessage": "stack is stopping"})
         limit = self.spec.timeout if timeout is None else min(timeout, self.spec.timeout)
         with self._slots:
+            if self._closed:  # closed while this invocation waited for a slot: start nothing new
+                raise FunctionError({"errorType": "Runtime.Shutdown", "errorMessage": "stack is stopping"})
             try:
                 env = self._idle.get_nowait()
             except queue.Empty:

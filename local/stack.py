@@ -197,6 +197,7 @@ class Stack:
                         runtime,
                         self.stop_event,
                         batch_size=int(event["Properties"].get("BatchSize", 10)),
+                        concurrency=CONCURRENCY.get(name, 1),
                     )
                 else:
                     continue

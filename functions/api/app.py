@@ -15,26 +15,41 @@ from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
 
 from pixelport import aws, settings
 from pixelport.accounts import AccountStore
 from pixelport.api_document import answers, openapi_json, takes_body
 from pixelport.auth import Gate
+from pixelport.batches import BatchService, batch_payload
 from pixelport.contract.answers import (
+    BatchAnswer,
     EditAnswer,
     StorageAnswer,
     StorageListAnswer,
     StorageTypesAnswer,
     TaskAnswer,
     UploadTaskAnswer,
+    WebhookAnswer,
 )
+from pixelport.contract.base import details_from
+from pixelport.contract.batch import BatchRequest
 from pixelport.contract.edit import EditRequest
 from pixelport.contract.limits import limits
 from pixelport.contract.storage import StorageChangeBody, StorageCreateBody
 from pixelport.contract.upload import UploadForm, UploadSlotBody
+from pixelport.contract.webhook import WebhookBody
 from pixelport.docs_page import docs_page
 from pixelport.editing import EditService, parse_body
-from pixelport.errors import BODY_NOT_JSON, INTERNAL, ROUTE_NOT_FOUND, TASK_NOT_FOUND, PixelportError
+from pixelport.errors import (
+    BODY_NOT_JSON,
+    INTERNAL,
+    ROUTE_NOT_FOUND,
+    TASK_NOT_FOUND,
+    WEBHOOK_NOT_FOUND,
+    PixelportError,
+    ValidationFailed,
+)
 from pixelport.observability import count_failure
 from pixelport.ratelimit import RateCounter
 from pixelport.responses import async_payload, edit_result
@@ -42,6 +57,7 @@ from pixelport.storage.registry import deployed_registry
 from pixelport.storage.service import StorageService
 from pixelport.tasks import Status, Task, TaskStore
 from pixelport.uploads import read_upload
+from pixelport.webhook_store import WebhookStore
 
 logger = Logger()
 tracer = Tracer()
@@ -49,6 +65,7 @@ metrics = Metrics()
 app = APIGatewayRestResolver()
 
 ASYNC_RESULT_PATH = "/v1/image/edit/async/"
+BATCH_RESULT_PATH = "/v1/image/edit/batch/"
 OPENAPI_PATH = "/v1/openapi.json"
 DOCS_PATH = "/v1/docs"
 # Routes that answer without a key: the API's own description, and Swagger UI over it.
@@ -67,6 +84,21 @@ def service() -> EditService:
         ingest_bucket=settings.ingest_bucket(),
         storages=deployed_registry(),
     )
+
+
+@cache
+def batches() -> BatchService:
+    return BatchService(
+        store=TaskStore(aws.dynamodb(), settings.tasks_table()),
+        sqs=aws.sqs(),
+        batch_queue_url=settings.batch_queue_url(),
+        storages=deployed_registry(),
+    )
+
+
+@cache
+def webhooks() -> WebhookStore:
+    return WebhookStore(aws.dynamodb(), settings.accounts_table(), aws.kms(), settings.storage_secrets_key())
 
 
 @cache
@@ -102,13 +134,17 @@ def base_path() -> str:
     return full_path[: len(full_path) - len(event.path)] if full_path.endswith(event.path) else ""
 
 
-def result_url(task_id: int) -> str:
-    """The absolute URL of GET /v1/image/edit/async/{id}, as the client reached this API."""
+def result_url(task_id: int, path: str = ASYNC_RESULT_PATH) -> str:
+    """The absolute URL of GET /v1/image/edit/async/{id} (or `path`), as the client reached this API."""
     event = app.current_event
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
     host = event.raw_event.get("requestContext", {}).get("domainName") or headers.get("host", "")
     proto = headers.get("x-forwarded-proto", "https")
-    return f"{proto}://{host}{base_path()}{ASYNC_RESULT_PATH}{task_id}"
+    return f"{proto}://{host}{base_path()}{path}{task_id}"
+
+
+def batch_url(batch_id: int) -> str:
+    return result_url(batch_id, BATCH_RESULT_PATH)
 
 
 def authenticated(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
@@ -208,7 +244,9 @@ def edit_upload_url() -> Response[str]:
 @takes_body(EditRequest, "input, operations and output (SPEC 2.1)")
 @tracer.capture_method
 def edit_async() -> Response[str]:
-    task = service().accept(parse_body(app.current_event.body), account=account(), request_id=request_id())
+    task = service().accept(
+        parse_body(app.current_event.body), account=account(), request_id=request_id(), result_url=result_url
+    )
     return json_response(200, {"data": async_payload(task, result_url(task.id))})
 
 
@@ -224,6 +262,87 @@ def edit_async_result(task_id: str) -> Response[str]:
     if task is None:
         raise PixelportError(TASK_NOT_FOUND, "Image edit task not found.")
     return json_response(200, {"data": async_payload(task, result_url(task.id))})
+
+
+@app.post(
+    "/v1/image/edit/batch",
+    summary="Accept a batch (a storage folder or a list of images) and answer at once; poll result_url",
+    responses=answers(BatchAnswer, "the accepted batch", errors=(400, 403, 413, 422, 429)),
+    tags=["image editing"],
+)
+@takes_body(BatchRequest, "input (a folder or a list), operations and output (SPEC 2.3)")
+@tracer.capture_method
+def edit_batch() -> Response[str]:
+    batch = batches().accept(
+        parse_body(app.current_event.body),
+        account=account(),
+        lookup=service().lookup(account()),
+        request_id=request_id(),
+        result_url=batch_url,
+    )
+    return json_response(200, {"data": batch_payload(batch, [], batch_url(batch.id), None)})
+
+
+@app.get(
+    "/v1/image/edit/batch/<task_id>",
+    summary="A batch: its status, progress, and a page of results and errors (?after= for the next)",
+    responses=answers(BatchAnswer, "the batch", errors=(403, 404, 422, 429)),
+    tags=["image editing"],
+)
+@tracer.capture_method
+def edit_batch_result(task_id: str) -> Response[str]:
+    batch = batches().get(int(task_id), account=account()) if TASK_ID.fullmatch(task_id) else None
+    if batch is None:
+        raise PixelportError(TASK_NOT_FOUND, "Batch not found.")
+    after_text = app.current_event.get_query_string_value("after", "-1") or "-1"
+    if not re.fullmatch(r"-1|[0-9]{1,9}", after_text):
+        raise ValidationFailed({"after": ["must be the number a next_url carries"]})
+    children, after = batches().page(batch, after=int(after_text))
+    url = batch_url(batch.id)
+    next_url = f"{url}?after={after}" if after is not None else None
+    return json_response(200, {"data": batch_payload(batch, children, url, next_url)})
+
+
+@app.put(
+    "/v1/account/webhook",
+    summary="Set the account's webhook: ended async tasks and batches are POSTed to it, signed",
+    responses=answers(WebhookAnswer, "the webhook (never its secret)", errors=(400, 413, 422)),
+    tags=["account"],
+)
+@takes_body(WebhookBody, "url and secret")
+def webhook_put() -> Response[str]:
+    body = parse_body(app.current_event.body)
+    try:
+        hook = WebhookBody.model_validate(body)
+    except ValidationError as exc:
+        raise ValidationFailed(details_from(exc)) from None
+    return json_response(200, {"data": webhooks().put(account(), hook.url, hook.secret).shown()})
+
+
+@app.get(
+    "/v1/account/webhook",
+    summary="The account's webhook (never its secret)",
+    responses=answers(WebhookAnswer, "the webhook", errors=(404,)),
+    tags=["account"],
+)
+def webhook_get() -> Response[str]:
+    hook = webhooks().get(account())
+    if hook is None:
+        raise PixelportError(WEBHOOK_NOT_FOUND, "This account has no webhook.")
+    return json_response(200, {"data": hook.shown()})
+
+
+@app.delete(
+    "/v1/account/webhook",
+    summary="Remove the account's webhook",
+    responses=answers(WebhookAnswer, "the webhook as it was", errors=(404,)),
+    tags=["account"],
+)
+def webhook_delete() -> Response[str]:
+    hook = webhooks().delete(account())
+    if hook is None:
+        raise PixelportError(WEBHOOK_NOT_FOUND, "This account has no webhook.")
+    return json_response(200, {"data": hook.shown()})
 
 
 @app.get(

@@ -13,8 +13,8 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pixelport import aws, settings
-from pixelport.failures import settle_exhausted
+from pixelport.ended import deployed_store
+from pixelport.failures import settle_dead_batch_item, settle_exhausted
 from pixelport.observability import count_failure
 from pixelport.tasks import TaskStore
 
@@ -27,13 +27,20 @@ batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=F
 
 @cache
 def store() -> TaskStore:
-    return TaskStore(aws.dynamodb(), settings.tasks_table())
+    return deployed_store()
 
 
 def settle(record: SQSRecord) -> None:
     # Lambda hands SQS's own attribute names through (ApproximateReceiveCount), not camelCase ones.
     receives = int(record.attributes.get("ApproximateReceiveCount") or 1)
-    for code in settle_exhausted(store(), json.loads(record.body), receive_count=receives):
+    body = json.loads(record.body)
+    # Two sources: Lambda's on-failure records of S3 events, and the batch items' dead-letter queue.
+    settled = (
+        settle_dead_batch_item(store(), body)
+        if "task_id" in body
+        else settle_exhausted(store(), body, receive_count=receives)
+    )
+    for code in settled:
         count_failure(code, "retries-exhausted")
 
 

@@ -9,7 +9,7 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pixelport import aws, settings
+from pixelport.ended import deployed_store
 from pixelport.sweeper import sweep
 from pixelport.tasks import TaskStore
 
@@ -20,7 +20,7 @@ metrics = Metrics()
 
 @cache
 def store() -> TaskStore:
-    return TaskStore(aws.dynamodb(), settings.tasks_table())
+    return deployed_store()
 
 
 @logger.inject_lambda_context(clear_state=True)

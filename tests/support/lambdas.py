@@ -141,16 +141,33 @@ def reset_handler_caches() -> None:
     aws.s3.cache_clear()
     aws.dynamodb.cache_clear()
     aws.kms.cache_clear()
+    aws.sqs.cache_clear()
     import sys
+
+    from pixelport import ended
+
+    ended.deployed_store.cache_clear()
 
     for name in (
         "functions.api.app",
         "functions.processor.app",
         "functions.failures.app",
         "functions.sweeper.app",
+        "functions.batch.app",
+        "functions.webhook.app",
     ):
         module = sys.modules.get(name)
-        for attr in ("service", "processor", "store", "storages", "gate"):
+        for attr in (
+            "service",
+            "processor",
+            "store",
+            "storages",
+            "gate",
+            "batches",
+            "webhooks",
+            "lister",
+            "sender",
+        ):
             cached = getattr(module, attr, None)
             if cached is not None and hasattr(cached, "cache_clear"):
                 cached.cache_clear()

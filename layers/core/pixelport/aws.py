@@ -11,6 +11,7 @@ from botocore.config import Config
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sqs import SQSClient
 
     from pixelport.storage.sealing import KmsClient
 
@@ -35,3 +36,8 @@ def dynamodb() -> DynamoDBClient:
 @cache
 def kms() -> KmsClient:
     return cast("KmsClient", boto3.client("kms", config=_CONFIG))
+
+
+@cache
+def sqs() -> SQSClient:
+    return boto3.client("sqs", config=_CONFIG)

@@ -146,7 +146,7 @@ class EditService:
             return self.fetcher(url)
         return fetch_input(url)
 
-    def _lookup(self, account: str) -> StorageLookup | None:
+    def lookup(self, account: str) -> StorageLookup | None:
         registry = self.storages
         if registry is None:
             return None
@@ -161,7 +161,7 @@ class EditService:
 
     def submit(self, body: dict[str, Any], *, account: str, request_id: str = "") -> Task:
         """The sync route: everything that can be refused is refused here, before a task exists."""
-        lookup = self._lookup(account)
+        lookup = self.lookup(account)
         request = validate_edit(body, storages=lookup)
         source = request.source
         if isinstance(source, StorageRef):
@@ -178,17 +178,32 @@ class EditService:
         self._stage(task, input_key(task.id), fetched.data, media_type(fetched.data))
         return task
 
-    def accept(self, body: dict[str, Any], *, account: str, request_id: str = "") -> Task:
+    def accept(
+        self,
+        body: dict[str, Any],
+        *,
+        account: str,
+        request_id: str = "",
+        result_url: Callable[[int], str] | None = None,
+    ) -> Task:
         """The async route (SPEC 2.2, decided): validate the body only; the processor fetches the source
-        and ends the task ERROR with the sync route's code and message if the source fails."""
-        validate_edit(body, storages=self._lookup(account))
-        task = self.store.create(account=account, request=body, source_name="", request_id=request_id)
+        and ends the task ERROR with the sync route's code and message if the source fails. The
+        account's webhook hears when it ends."""
+        validate_edit(body, storages=self.lookup(account))
+        task = self.store.create(
+            account=account,
+            request=body,
+            source_name="",
+            request_id=request_id,
+            notify=result_url is not None,
+            result_url=result_url,
+        )
         self._stage(task, staged_key(Staged.REQUEST, task.id), b"", "application/octet-stream")
         return task
 
     def submit_upload(self, upload: Upload, *, account: str, request_id: str = "") -> Task:
         """The multipart route (SPEC 2.4): the file is the input, `data` the request without `input`."""
-        validate_upload_data(upload.data, storages=self._lookup(account))
+        validate_upload_data(upload.data, storages=self.lookup(account))
         if len(upload.file) > limits().max_input_bytes:
             raise PixelportError(INPUT_TOO_LARGE, f"input is larger than {limits().max_input_bytes} bytes")
         require_image(upload.file)
@@ -200,7 +215,7 @@ class EditService:
 
     def open_upload(self, body: Any, *, account: str, request_id: str = "") -> tuple[Task, UploadSlot]:
         """The presigned route: a task waiting for its upload, and the slot to upload into."""
-        slot_request = validate_upload_slot(body, storages=self._lookup(account))
+        slot_request = validate_upload_slot(body, storages=self.lookup(account))
         task = self.store.create(
             account=account,
             request=slot_request.data,
@@ -232,4 +247,5 @@ class EditService:
 
     def get(self, task_id: int, *, account: str) -> Task | None:
         task = self.store.get(task_id)
-        return task if task is not None and task.account == account else None
+        # A batch is read at /v1/image/edit/batch/{id}; its children are tasks like any other.
+        return task if task is not None and task.account == account and task.kind != "batch" else None

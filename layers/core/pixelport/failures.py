@@ -60,3 +60,16 @@ def settle_exhausted(
                 raise LeaseStillHeld(f"task {task_id} is still leased")
             logger.info("task still held by a live invocation", extra={"task_id": task_id})
     return codes
+
+
+def settle_dead_batch_item(store: TaskStore, message: Mapping[str, Any]) -> list[str]:
+    """A batch image whose message was delivered to the processor maxReceiveCount times (the batch items'
+    dead-letter queue): its task ends ERROR, so its batch can end."""
+    task_id = message.get("task_id")
+    if not isinstance(task_id, int):
+        return []
+    logger.error("batch item ran out of deliveries", extra={"task_id": task_id})
+    error = PixelportError(
+        PROCESSING_FAILED, "processing failed on every delivery of this image; quote the batch id to support"
+    )
+    return [error.kind.code] if store.fail_unfinished(task_id, error) else []

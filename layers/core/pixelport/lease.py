@@ -8,6 +8,7 @@ before its first retry, which then takes the task over instead of finding it bus
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from types import TracebackType
 
 from aws_lambda_powertools import Logger
@@ -30,7 +31,9 @@ class LeaseKeeper:
         *,
         lease_seconds: float = LEASE_SECONDS,
         every: float = RENEW_EVERY_SECONDS,
+        on_renew: Callable[[], None] | None = None,
     ):
+        self._on_renew = on_renew
         self._store = store
         self._task = task
         self._lease_seconds = lease_seconds
@@ -62,3 +65,8 @@ class LeaseKeeper:
                 self.lost = True
                 logger.warning("lease lost", extra={"task_id": self._task.id})
                 return
+            if self._on_renew is not None:
+                try:
+                    self._on_renew()
+                except Exception:
+                    logger.exception("heartbeat failed", extra={"task_id": self._task.id})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from pixelport.results import store_tmp
 from pixelport.sources.staged import read_input
 from pixelport.sources.storage import read_input as read_storage_input
 from pixelport.sources.url import Fetched, fetch_input
-from pixelport.staging import StagedKey, parse_staged_key
+from pixelport.staging import Staged, StagedKey, parse_staged_key
 from pixelport.storage.output import write_result
 from pixelport.storage.registry import StorageRegistry
 from pixelport.tasks import Claimed, Task, TaskStore
@@ -60,6 +61,14 @@ class Processor:
         if staged is None:
             logger.warning("ignoring an object that is not a staged input", extra={"key": key})
             return Outcome(None, "skipped")
+        return self._handle(bucket, staged)
+
+    def handle_child(self, task_id: int, *, heartbeat: Callable[[], None] | None = None) -> Outcome:
+        """One image of a batch (a BatchItemsQueue message): fetched here, as the async route's are.
+        `heartbeat` runs with every lease renewal (it keeps the message hidden while we work)."""
+        return self._handle("", StagedKey(Staged.REQUEST, task_id), heartbeat)
+
+    def _handle(self, bucket: str, staged: StagedKey, heartbeat: Callable[[], None] | None = None) -> Outcome:
         task_id = staged.task_id
         claim = self.store.claim(task_id, lease_seconds=LEASE_SECONDS)
         if not isinstance(claim, Claimed):
@@ -73,7 +82,7 @@ class Processor:
         logger.append_keys(task_id=task.id)
         started = time.monotonic()
         try:
-            with LeaseKeeper(self.store, task):
+            with LeaseKeeper(self.store, task, on_renew=heartbeat):
                 return self._run(task, bucket, staged, started)
         except PixelportError as exc:
             self.store.fail(task, exc)

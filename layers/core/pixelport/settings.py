@@ -62,3 +62,18 @@ def gcs_endpoint() -> str:
     """Google Cloud Storage's S3-interoperable XML API; PIXELPORT_GCS_ENDPOINT aims it elsewhere (tests,
     `make run`)."""
     return (os.environ.get("PIXELPORT_GCS_ENDPOINT", "").strip() or GCS_DEFAULT_ENDPOINT).rstrip("/")
+
+
+def batch_queue_url() -> str:
+    """Batches to list: one message per batch, continued by a follow-up message while listing lasts."""
+    return _required("BATCH_QUEUE_URL")
+
+
+def batch_items_queue_url() -> str:
+    """One message per image of a batch, consumed by the processor."""
+    return _required("BATCH_ITEMS_QUEUE_URL")
+
+
+def webhook_queue_url() -> str:
+    """Tasks and batches that ended, for their account's webhook."""
+    return _required("WEBHOOK_QUEUE_URL")

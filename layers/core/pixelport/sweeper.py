@@ -42,6 +42,12 @@ def sweep(store: TaskStore, *, at: float | None = None) -> Counter[str]:
         task = store.get(task_id)
         if task is None or task.finished:
             continue  # the index is eventually consistent: it may still list a task that just ended
+        if task.kind == "batch" and task.page > 0:
+            # A batch lasts as long as its listing and its children, each bounded on its own: end it
+            # if they all ended (its last child's process died before it could), else look again later.
+            if not store.settle_batch(task_id):
+                store.extend_deadline(task_id, limits().task_deadline_seconds)
+            continue
         if store.expire(task_id, overdue_error(task)):
             logger.warning(
                 "task ended by the sweeper",

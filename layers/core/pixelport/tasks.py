@@ -21,7 +21,7 @@ import json
 import secrets
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,7 +34,11 @@ from pixelport.errors import PixelportError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import AttributeValueTypeDef
+    from mypy_boto3_dynamodb.type_defs import (
+        AttributeValueTypeDef,
+        TransactWriteItemTypeDef,
+        UpdateTypeDef,
+    )
 
 # The sparse index of unfinished tasks is spread over this many partitions, so that index writes
 # (one when a task is created, one when it ends) never throttle the table at a few thousand tasks/s.
@@ -92,6 +96,19 @@ class Task:
     history: list[dict[str, str]] = field(default_factory=list)
     attempts: int = 0
     claim_token: str | None = None
+    kind: str = "task"  # "task", or "batch" (a batch's own record; its images are child tasks)
+    batch_id: int | None = None  # a child task: its batch
+    batch_seq: int | None = None  # a child task: its place in the batch (the order of GET's pages)
+    notify: bool = False  # the account's webhook hears when it ends (async tasks and batches)
+    result_url: str = ""  # the GET of this task as the client reached the API (the webhook's payload)
+    # A batch's progress: children created and not ended, ended DONE, ended ERROR; listing finished.
+    pending: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    listed: bool = False
+    page: int = 0  # pages of the input written as children so far
+    sent: int = 0  # pages whose children were sent to the processor
+    cursor: str = ""  # where listing the next page starts (a bucket key, or the list index)
 
     @property
     def finished(self) -> bool:
@@ -124,10 +141,20 @@ def _event(status: Status) -> AttributeValueTypeDef:
     return {"L": [{"M": {"status": _s(status.value), "at": _s(_now_iso())}}]}
 
 
+class IdTaken(Exception):
+    """A new record's id belongs to an existing one (1 in 4096 within a millisecond): draw again."""
+
+
+# Called with the id of an ended task or batch whose client asked to hear of it (the webhook queue).
+Notifier = Callable[[int], None]
+BATCH_INDEX = "ByBatch"
+
+
 class TaskStore:
-    def __init__(self, client: DynamoDBClient, table: str):
+    def __init__(self, client: DynamoDBClient, table: str, notifier: Notifier | None = None):
         self._db = client
         self._table = table
+        self._notifier = notifier
 
     # -- reading ---------------------------------------------------------------------------------
     def get(self, task_id: int) -> Task | None:
@@ -150,27 +177,26 @@ class TaskStore:
 
     # -- writing ---------------------------------------------------------------------------------
     def create(
-        self, *, account: str, request: Mapping[str, Any], source_name: str, request_id: str = ""
+        self,
+        *,
+        account: str,
+        request: Mapping[str, Any],
+        source_name: str,
+        request_id: str = "",
+        notify: bool = False,
+        kind: str = "task",
+        result_url: Callable[[int], str] | None = None,
     ) -> Task:
-        created = now()
-        created_at = iso_timestamp(created)
-        expires_at = int(created) + limits().task_retention_days * 86400
         for _ in range(8):
-            task_id = new_task_id()
-            item: dict[str, AttributeValueTypeDef] = {
-                "id": _n(task_id),
-                "account": _s(account),
-                "status": _s(Status.ACCEPTED.value),
-                "request": _s(json.dumps(request, separators=(",", ":"))),
-                "created_at": _s(created_at),
-                "source_name": _s(source_name),
-                "request_id": _s(request_id),
-                "attempts": _n(0),
-                "history": _event(Status.ACCEPTED),
-                "expires_at": _n(expires_at),
-                "open_shard": _n(task_id % OPEN_SHARDS),
-                "settle_by": _n(created + limits().task_deadline_seconds),
-            }
+            item = task_item(
+                account=account,
+                request=request,
+                source_name=source_name,
+                request_id=request_id,
+                notify=notify,
+                kind=kind,
+                result_url=result_url,
+            )
             try:
                 self._db.put_item(
                     TableName=self._table, Item=item, ConditionExpression="attribute_not_exists(id)"
@@ -182,6 +208,16 @@ class TaskStore:
             return _task_from_item(item)
         raise RuntimeError("could not allocate a task id")
 
+    def extend_deadline(self, task_id: int, seconds: float) -> None:
+        """A batch still listing or waiting for children past its deadline: they have their own."""
+        self._db.update_item(
+            TableName=self._table,
+            Key={"id": _n(task_id)},
+            UpdateExpression="SET settle_by = :settle",
+            ConditionExpression="attribute_exists(open_shard)",
+            ExpressionAttributeValues={":settle": _n(now() + seconds)},
+        )
+
     def claim(self, task_id: int, *, lease_seconds: float) -> Claimed | NotClaimable:
         at = now()
         token = uuid.uuid4().hex
@@ -191,7 +227,11 @@ class TaskStore:
                 Key={"id": _n(task_id)},
                 UpdateExpression=(
                     "SET #s = :processing, claim_token = :token, lease_until = :lease, "
-                    "attempts = attempts + :one, history = list_append(history, :event)"
+                    "attempts = attempts + :one, history = list_append(history, :event), "
+                    # A batch's child waits in its queue as long as the batch needs (throttling
+                    # slows a batch, never fails it): its deadline starts when it is first claimed.
+                    "open_shard = if_not_exists(open_shard, :shard), "
+                    "settle_by = if_not_exists(settle_by, :settle)"
                 ),
                 ConditionExpression=(
                     "attribute_exists(id) AND (#s = :accepted OR (#s = :processing AND lease_until < :now))"
@@ -205,6 +245,8 @@ class TaskStore:
                     ":now": _n(at),
                     ":one": _n(1),
                     ":event": _event(Status.PROCESSING),
+                    ":shard": _n(task_id % OPEN_SHARDS),
+                    ":settle": _n(at + limits().task_deadline_seconds),
                 },
                 ReturnValues="ALL_NEW",
             )
@@ -264,56 +306,211 @@ class TaskStore:
         )
 
     def _end_unfinished(self, task_id: int, error: PixelportError, condition: str) -> bool:
+        # A child's batch is counted in the same write; a rare path, so one read to learn it.
+        task = self.get(task_id)
+        if task is None:
+            return False
+        update: UpdateTypeDef = {
+            "TableName": self._table,
+            "Key": {"id": _n(task_id)},
+            "UpdateExpression": "SET #s = :error, #e = :err, history = list_append(history, :event) "
+            "REMOVE claim_token, lease_until, open_shard",
+            "ConditionExpression": f"attribute_exists(id) AND {condition}",
+            "ExpressionAttributeNames": {"#s": "status", "#e": "error"},
+            "ExpressionAttributeValues": {
+                ":error": _s(Status.ERROR.value),
+                ":err": _error_value(error),
+                ":event": _event(Status.ERROR),
+                ":accepted": _s(Status.ACCEPTED.value),
+                ":processing": _s(Status.PROCESSING.value),
+                ":now": _n(now()),
+            },
+        }
+        return self._end(task, update, Status.ERROR)
+
+    def _transition(self, task: Task, status: Status, values: dict[str, AttributeValueTypeDef]) -> bool:
+        sets = ", ".join(f"#{k} = :{k}" for k in values)
+        # A finished task leaves the sparse index of unfinished ones.
+        removed = "claim_token, lease_until" + (", open_shard" if status in FINISHED else "")
+        update: UpdateTypeDef = {
+            "TableName": self._table,
+            "Key": {"id": _n(task.id)},
+            "UpdateExpression": (
+                f"SET #s = :status{', ' + sets if sets else ''}, history = list_append(history, :event) "
+                f"REMOVE {removed}"
+            ),
+            "ConditionExpression": "#s = :processing AND claim_token = :token",
+            "ExpressionAttributeNames": {"#s": "status", **{f"#{k}": k for k in values}},
+            "ExpressionAttributeValues": {
+                ":status": _s(status.value),
+                ":processing": _s(Status.PROCESSING.value),
+                ":token": _s(task.claim_token or ""),
+                ":event": _event(status),
+                **{f":{k}": v for k, v in values.items()},
+            },
+        }
+        # False: the lease was taken over; the new holder decides the outcome.
+        return self._end(task, update, status)
+
+    def _end(self, task: Task, update: UpdateTypeDef, status: Status) -> bool:
+        """One conditional write of the task; a child that ends is counted in its batch in the same
+        transaction, so a duplicate delivery or a retry can never count an image twice or lose it."""
+        if status not in FINISHED or task.batch_id is None:
+            try:
+                self._db.update_item(**update)
+            except ClientError as exc:
+                if _conditional_failed(exc):
+                    return False
+                raise
+            if status in FINISHED:
+                self._notify(task)
+            return True
+        ended = "succeeded" if status is Status.DONE else "failed"
+        counted: UpdateTypeDef = {
+            "TableName": self._table,
+            "Key": {"id": _n(task.batch_id)},
+            "UpdateExpression": f"ADD pending :minus, {ended} :one",
+            "ExpressionAttributeValues": {":minus": _n(-1), ":one": _n(1)},
+        }
+        for attempt in range(5):
+            try:
+                self._db.transact_write_items(TransactItems=[{"Update": update}, {"Update": counted}])
+                break
+            except ClientError as exc:
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if "ConditionalCheckFailed" in reasons or _conditional_failed(exc):
+                    return False
+                if (
+                    exc.response.get("Error", {}).get("Code") != "TransactionCanceledException"
+                    or attempt == 4
+                ):
+                    raise
+                time.sleep(0.05 * 2**attempt)  # another child of the batch wrote the same counters
+        self.settle_batch(task.batch_id)
+        return True
+
+    def _notify(self, task: Task) -> None:
+        if task.notify and self._notifier is not None:
+            self._notifier(task.id)
+
+    # -- batches ---------------------------------------------------------------------------------
+    def settle_batch(self, batch_id: int) -> bool:
+        """End a batch whose listing is done and whose every child ended: DONE, or ERROR when every
+        child failed. Safe to call any number of times from anywhere: one call ends it."""
+        batch = self.get(batch_id)
+        if batch is None or batch.finished or not batch.listed or batch.pending > 0:
+            return False
+        status = Status.ERROR if batch.succeeded == 0 and batch.failed > 0 else Status.DONE
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key={"id": _n(task_id)},
-                UpdateExpression="SET #s = :error, #e = :err, history = list_append(history, :event) "
-                "REMOVE claim_token, lease_until, open_shard",
-                ConditionExpression=f"attribute_exists(id) AND {condition}",
-                ExpressionAttributeNames={"#s": "status", "#e": "error"},
+                Key={"id": _n(batch_id)},
+                UpdateExpression="SET #s = :status, history = list_append(history, :event) REMOVE open_shard",
+                ConditionExpression="#s IN (:accepted, :processing) AND listed = :yes AND pending = :zero",
+                ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={
-                    ":error": _s(Status.ERROR.value),
-                    ":err": _error_value(error),
-                    ":event": _event(Status.ERROR),
+                    ":status": _s(status.value),
+                    ":event": _event(status),
                     ":accepted": _s(Status.ACCEPTED.value),
                     ":processing": _s(Status.PROCESSING.value),
-                    ":now": _n(now()),
+                    ":yes": {"BOOL": True},
+                    ":zero": _n(0),
                 },
             )
         except ClientError as exc:
             if _conditional_failed(exc):
                 return False
             raise
+        self._notify(batch)
         return True
 
-    def _transition(self, task: Task, status: Status, values: dict[str, AttributeValueTypeDef]) -> bool:
-        sets = ", ".join(f"#{k} = :{k}" for k in values)
-        # A finished task leaves the sparse index of unfinished ones.
-        removed = "claim_token, lease_until" + (", open_shard" if status in FINISHED else "")
+    def add_children(
+        self, batch: Task, children: list[dict[str, AttributeValueTypeDef]], cursor: str
+    ) -> bool:
+        """Write one page of a batch's children and move its listing on, in one transaction: a lister
+        that dies before it commits leaves nothing, and its retry finds the page already written
+        (False) once it has. An empty `cursor` means the listing is complete."""
+        items: list[TransactWriteItemTypeDef] = [
+            {
+                "Update": {
+                    "TableName": self._table,
+                    "Key": {"id": _n(batch.id)},
+                    "UpdateExpression": "SET page = :next, #c = :cursor, listed = :listed, #s = :processing "
+                    "ADD pending :count",
+                    "ConditionExpression": "page = :page",
+                    "ExpressionAttributeNames": {"#c": "cursor", "#s": "status"},
+                    "ExpressionAttributeValues": {
+                        ":next": _n(batch.page + 1),
+                        ":page": _n(batch.page),
+                        ":cursor": _s(cursor),
+                        ":listed": {"BOOL": not cursor},
+                        ":processing": _s(Status.PROCESSING.value),
+                        ":count": _n(len(children)),
+                    },
+                }
+            },
+        ]
+        for child in children:
+            put: TransactWriteItemTypeDef = {
+                "Put": {
+                    "TableName": self._table,
+                    "Item": child,
+                    "ConditionExpression": "attribute_not_exists(id)",
+                }
+            }
+            items.append(put)
+        try:
+            self._db.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                return False
+            if "ConditionalCheckFailed" in reasons:
+                raise IdTaken("a child's id is taken") from None
+            raise
+        return True
+
+    def mark_sent(self, batch_id: int, pages: int) -> None:
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key={"id": _n(task.id)},
-                UpdateExpression=(
-                    f"SET #s = :status{', ' + sets if sets else ''}, history = list_append(history, :event) "
-                    f"REMOVE {removed}"
-                ),
-                ConditionExpression="#s = :processing AND claim_token = :token",
-                ExpressionAttributeNames={"#s": "status", **{f"#{k}": k for k in values}},
-                ExpressionAttributeValues={
-                    ":status": _s(status.value),
-                    ":processing": _s(Status.PROCESSING.value),
-                    ":token": _s(task.claim_token or ""),
-                    ":event": _event(status),
-                    **{f":{k}": v for k, v in values.items()},
-                },
+                Key={"id": _n(batch_id)},
+                UpdateExpression="SET sent = :pages",
+                ConditionExpression="sent < :pages",
+                ExpressionAttributeValues={":pages": _n(pages)},
             )
         except ClientError as exc:
-            if _conditional_failed(exc):
-                return False  # the lease was taken over; the new holder decides the outcome
-            raise
-        return True
+            if not _conditional_failed(exc):
+                raise
+
+    def children(
+        self, batch_id: int, *, after: int = -1, limit: int = 1000, status: Status | None = None
+    ) -> tuple[list[Task], int | None]:
+        """A batch's children in their order, from place `after` + 1; and the place to go on after,
+        None when there are no more."""
+        found: list[Task] = []
+        start: dict[str, AttributeValueTypeDef] | None = None
+        while len(found) < limit:
+            kwargs: dict[str, Any] = {
+                "TableName": self._table,
+                "IndexName": BATCH_INDEX,
+                "KeyConditionExpression": "batch_id = :batch AND batch_seq > :after",
+                "ExpressionAttributeValues": {":batch": _n(batch_id), ":after": _n(after)},
+                "Limit": limit - len(found),
+            }
+            if status is not None:
+                kwargs["FilterExpression"] = "#s = :status"
+                kwargs["ExpressionAttributeNames"] = {"#s": "status"}
+                kwargs["ExpressionAttributeValues"][":status"] = _s(status.value)
+            if start is not None:
+                kwargs["ExclusiveStartKey"] = start
+            page = self._db.query(**kwargs)
+            found.extend(_task_from_item(item) for item in page.get("Items", []))
+            start = page.get("LastEvaluatedKey")
+            if start is None:
+                return found, None
+        last = found[-1].batch_seq if found else None
+        return found, last
 
 
 def _error_value(error: PixelportError) -> AttributeValueTypeDef:
@@ -324,10 +521,57 @@ def _conditional_failed(exc: ClientError) -> bool:
     return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
 
+def task_item(
+    *,
+    account: str,
+    request: Mapping[str, Any],
+    source_name: str,
+    request_id: str = "",
+    notify: bool = False,
+    kind: str = "task",
+    result_url: Callable[[int], str] | None = None,
+    batch: tuple[int, int] | None = None,
+) -> dict[str, AttributeValueTypeDef]:
+    """A new task's record. A batch's child (`batch`: its batch's id and its place) has no deadline
+    until it is first claimed; every other record starts in the index of unfinished ones."""
+    created = now()
+    task_id = new_task_id()
+    item: dict[str, AttributeValueTypeDef] = {
+        "id": _n(task_id),
+        "kind": _s(kind),
+        "account": _s(account),
+        "status": _s(Status.ACCEPTED.value),
+        "request": _s(json.dumps(request, separators=(",", ":"))),
+        "created_at": _s(iso_timestamp(created)),
+        "source_name": _s(source_name),
+        "request_id": _s(request_id),
+        "attempts": _n(0),
+        "history": _event(Status.ACCEPTED),
+        "expires_at": _n(int(created) + limits().task_retention_days * 86400),
+        "notify": {"BOOL": notify},
+        "result_url": _s(result_url(task_id) if result_url is not None else ""),
+    }
+    if batch is not None:
+        item["batch_id"], item["batch_seq"] = _n(batch[0]), _n(batch[1])
+    else:
+        item["open_shard"] = _n(task_id % OPEN_SHARDS)
+        item["settle_by"] = _n(created + limits().task_deadline_seconds)
+    if kind == "batch":
+        item.update(
+            pending=_n(0), succeeded=_n(0), failed=_n(0), listed={"BOOL": False}, page=_n(0), sent=_n(0)
+        )
+        item["cursor"] = _s("")
+    return item
+
+
 def _task_from_item(item: Mapping[str, Any]) -> Task:
     def text(name: str) -> str | None:
         value = item.get(name)
         return value["S"] if value and "S" in value else None
+
+    def number(name: str) -> int | None:
+        value = item.get(name)
+        return int(value["N"]) if value and "N" in value else None
 
     def loads(name: str) -> Any:
         raw = text(name)
@@ -347,4 +591,16 @@ def _task_from_item(item: Mapping[str, Any]) -> Task:
         history=history,
         attempts=int(item.get("attempts", {}).get("N", "0")),
         claim_token=text("claim_token"),
+        kind=text("kind") or "task",
+        batch_id=number("batch_id"),
+        batch_seq=number("batch_seq"),
+        notify=bool(item.get("notify", {}).get("BOOL", False)),
+        result_url=text("result_url") or "",
+        pending=number("pending") or 0,
+        succeeded=number("succeeded") or 0,
+        failed=number("failed") or 0,
+        listed=bool(item.get("listed", {}).get("BOOL", False)),
+        page=number("page") or 0,
+        sent=number("sent") or 0,
+        cursor=text("cursor") or "",
     )

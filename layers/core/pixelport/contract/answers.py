@@ -71,6 +71,61 @@ class UploadEditTask(EditTask):
     upload: UploadSlot
 
 
+class BatchInputInfo(ImageInfo):
+    object_uri: str | None = Field(None, description="the input, when it came from connected storage")
+    url: str | None = Field(None, description="the input, when it was a URL")
+
+
+class BatchInputName(BaseModel):
+    object_uri: str | None = Field(None, description="the input, when it came from connected storage")
+    url: str | None = Field(None, description="the input, when it was a URL")
+
+
+class BatchResult(BaseModel):
+    input_object: BatchInputInfo
+    output_object: OutputInfo
+
+
+class BatchError(BaseModel):
+    error: str = Field(description="why this image failed, for humans")
+    created_at: str | None = Field(None, description="when it failed (ISO 8601)")
+    input_object: BatchInputName
+
+
+class BatchProgress(BaseModel):
+    images: int = Field(description="images found so far (all of them once listing_complete)")
+    done: int
+    failed: int
+    listing_complete: bool
+
+
+class BatchTask(BaseModel):
+    id: int = Field(description="the batch id")
+    status: TaskStatus = Field(description="DONE when every image ended; ERROR only if every image failed")
+    result_url: str = Field(description="absolute URL of GET /v1/image/edit/batch/{task_id}")
+    created_at: str
+    request: dict[str, Any] | None = Field(description="the batch request as sent")
+    results: list[BatchResult] = Field(description="images that ended DONE, in this page")
+    errors: list[BatchError] = Field(description="images that ended ERROR, in this page")
+    progress: BatchProgress
+    next_url: str | None = Field(
+        description="the next page of results and errors (1,000 images a page), null on the last"
+    )
+
+
+class BatchAnswer(BaseModel):
+    data: BatchTask
+
+
+class Webhook(BaseModel):
+    url: str = Field(description="where DONE and ERROR of async tasks and batches are POSTed")
+    created_at: str
+
+
+class WebhookAnswer(BaseModel):
+    data: Webhook
+
+
 class AccessKey(BaseModel):
     access_key: str
 

@@ -47,6 +47,11 @@ class Limits(BaseModel):
     # How long a warm API function trusts a key (and an account's limits) it has looked up: a revoked
     # key is refused, and changed limits apply, within this many seconds.
     key_cache_seconds: float = Field(30.0, ge=0, le=300)
+    # A batch's `input` list (SPEC 2.3); a folder has no limit (it is listed page by page).
+    max_batch_items: int = Field(1000, ge=1, le=10000)
+    # Webhook deliveries are retried after this many seconds, doubling each time (30, 60, 120, ...),
+    # until the webhook queue's maxReceiveCount (template.yaml) moves the delivery to its dead-letter queue.
+    webhook_retry_base_seconds: int = Field(30, ge=1, le=3600)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Limits:

@@ -17,6 +17,7 @@ Stdlib only (socket, ssl, http.client): the Lambda layer carries no HTTP client 
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import http.client
 import io
 import ipaddress
@@ -27,7 +28,7 @@ import ssl
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 from urllib.parse import quote, unquote, urljoin, urlsplit
@@ -322,6 +323,36 @@ class _PinnedConnection(http.client.HTTPConnection):
         raise ConnectionError("a pinned connection does not reconnect")
 
 
+def post(
+    url: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    policy: NetworkPolicy,
+    limits: Limits,
+    resolve: Resolver | None = None,
+) -> int:
+    """POST `body` to `url` through the same guard as every fetch (the address checked on connect, the
+    same deadlines); redirects are not followed. Answers the HTTP status; `PixelportError` when the
+    address is refused or cannot be reached."""
+    deadline = _Deadline(limits.fetch_timeout_seconds)
+    target = _Target.first(url, limits)
+    with _Exchange(
+        target,
+        policy=policy,
+        limits=limits,
+        deadline=deadline,
+        resolve=resolve,
+        method="POST",
+        body=body,
+        headers=headers,
+    ) as exchange:
+        status = exchange.response.status
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            exchange.response.read(64 * 1024)  # the receiver's answer is not ours to keep
+        return status
+
+
 # --- one request and its response ------------------------------------------------------------------
 
 
@@ -336,7 +367,13 @@ class _Exchange:
         limits: Limits,
         deadline: _Deadline,
         resolve: Resolver | None,
+        method: str = "GET",
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
     ):
+        self.method = method
+        self.body = body
+        self.headers = dict(headers or {})
         self.target = target
         self.policy = policy
         self.limits = limits
@@ -433,13 +470,19 @@ class _Exchange:
         target = self.target
         connection = _PinnedConnection(_DeadlineSocket(sock, self.deadline), target.host, target.port)
         try:
-            connection.putrequest("GET", target.request_target, skip_host=True, skip_accept_encoding=True)
+            connection.putrequest(
+                self.method, target.request_target, skip_host=True, skip_accept_encoding=True
+            )
             connection.putheader("Host", target.host_header)
             connection.putheader("User-Agent", USER_AGENT)
-            connection.putheader("Accept", ACCEPT)
+            connection.putheader("Accept", ACCEPT if self.method == "GET" else "*/*")
             connection.putheader("Accept-Encoding", "identity")
             connection.putheader("Connection", "close")
-            connection.endheaders()
+            for name, value in self.headers.items():
+                connection.putheader(name, value)
+            if self.method != "GET":
+                connection.putheader("Content-Length", str(len(self.body)))
+            connection.endheaders(self.body or None)
             return connection.getresponse()
         except (OSError, http.client.HTTPException, ValueError) as exc:
             raise self._unreachable(exc, self.peer) from None

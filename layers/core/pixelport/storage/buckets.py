@@ -47,6 +47,8 @@ _ACCESS_CODES = frozenset(
         "401",
     }
 )
+# Sorts after every key under a prefix (S3 orders keys by their UTF-8 bytes).
+_LAST_CHARACTER = "\U0010ffff"
 _MISSING_OBJECT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 
 
@@ -122,6 +124,30 @@ class BucketStorage:
             content_type=None,
             name=path.rsplit("/", 1)[-1],
         )
+
+    def list_folder(
+        self, folder: str, *, recursive: bool, start_after: str = "", limit: int = 1000
+    ) -> tuple[list[str], str | None]:
+        """Up to `limit` object paths (storage paths, not keys) under `folder` in key order, after the
+        bucket key `start_after`; and the key the next page starts after, None at the end. Folder
+        markers (keys ending in '/') are skipped; without `recursive`, so is every subfolder."""
+        base = object_key(self.prefix, folder) if folder else (f"{self.prefix}/" if self.prefix else "")
+        strip = f"{self.prefix}/" if self.prefix else ""
+        kwargs: dict[str, Any] = {"Bucket": self.bucket, "Prefix": base, "MaxKeys": limit}
+        if not recursive:
+            kwargs["Delimiter"] = "/"
+        if start_after:
+            kwargs["StartAfter"] = start_after
+        try:
+            page = self.client.list_objects_v2(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise self._refused(exc, folder) from None
+        keys = [obj["Key"] for obj in page.get("Contents", [])]
+        # A subfolder rolled up under the delimiter is passed over whole: resume after its last key.
+        skipped = [p["Prefix"] + _LAST_CHARACTER for p in page.get("CommonPrefixes", [])]
+        paths = [key[len(strip) :] for key in keys if not key.endswith("/")]
+        seen = max([*keys, *skipped], default=None)
+        return paths, seen if page.get("IsTruncated") and seen is not None else None
 
     def write(self, path: str, data: bytes, mime: str) -> dict[str, str]:
         key = object_key(self.prefix, path)
