@@ -67,6 +67,12 @@ CONTENT_LENGTH = re.compile(r"[0-9]+")
 DRAIN_SECONDS = 2.0
 
 
+class GatewayServer(ThreadingHTTPServer):
+    # socketserver's default listen backlog is 5: a burst of clients on a busy machine (the e2e tests
+    # send 20 at once) can overflow it. API Gateway has no such queue; 128 is the usual server default.
+    request_queue_size = 128
+
+
 def moto_port() -> int:
     """Where moto listens: a fixed, printed port, so a "customer" bucket can be made there by hand."""
     port = int(os.environ.get("PIXELPORT_MOTO_PORT") or DEFAULT_MOTO_PORT)
@@ -154,7 +160,7 @@ class Stack:
         self.routes = routes_from(self.template)
         self.binary_types = binary_media_types(self.template)
         self.results_bucket = self._results_bucket()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler_class())
+        self.server = GatewayServer(("127.0.0.1", self.port), self._handler_class())
         self.server.daemon_threads = True
         thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
         thread.start()
