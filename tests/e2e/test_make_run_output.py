@@ -54,9 +54,16 @@ def test_make_run_prints_a_line_per_request_and_task_and_stops_without_a_traceba
         statuses.append(edit(running.base_url, None, raw=b"{not json").status)
         assert statuses == [200] * 9 + [400]
         task_ids = [answer.json()["data"]["id"] for answer in accepted]
-        # The processor's outcome is printed as its invocation ends, just after the task is DONE.
+        # The processor's outcome is printed as its invocation ends, just after the task is DONE; a
+        # request's line just after its answer is sent, so the last one may still be on its way.
         deadline = time.monotonic() + 60
-        while not all(f"task {task} done" in "".join(running.output) for task in task_ids):
+
+        def all_printed() -> bool:
+            output = "".join(running.output)
+            lines = sum(1 for line in output.splitlines() if REQUEST_LINE.match(line))
+            return lines >= len(statuses) and all(f"task {task} done" in output for task in task_ids)
+
+        while not all_printed():
             assert time.monotonic() < deadline, "".join(running.output)
             time.sleep(0.2)
     finally:
