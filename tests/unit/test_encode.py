@@ -517,6 +517,27 @@ def test_flatten_matches_straight_alpha_maths() -> None:
     assert (pixels(out)[1] == arr[1, :, :3]).all()  # opaque: exactly the pixel
 
 
+def test_flatten_rounds_every_foreground_alpha_and_background_value_as_the_formula() -> None:
+    fg = np.repeat(np.arange(256, dtype=np.uint8)[None, :], 256, axis=0)  # column: foreground
+    alpha = np.repeat(np.arange(256, dtype=np.uint8)[:, None], 256, axis=1)  # row: alpha
+    la = Image.fromarray(np.stack([fg, alpha], axis=-1), "LA")
+    rgba = Image.fromarray(np.stack([fg, 255 - fg, fg, alpha], axis=-1), "RGBA")
+    a = alpha.astype(np.int64)
+
+    def expected(channel: np.ndarray, bg: int) -> np.ndarray:
+        return (channel.astype(np.int64) * a + bg * (255 - a) + 127) // 255
+
+    for bg in range(256):  # grey: every background value
+        assert np.array_equal(np.asarray(flatten(la, f"#{bg:02x}{bg:02x}{bg:02x}")), expected(fg, bg)), bg
+    for r, g, b in [(0, 255, 1), (127, 128, 254), (0x33, 0x66, 0xCC), (255, 0, 128)]:
+        out = np.asarray(flatten(rgba, f"#{r:02x}{g:02x}{b:02x}"))
+        assert np.array_equal(out[..., 0], expected(fg, r))
+        assert np.array_equal(out[..., 1], expected(255 - fg, g))
+        assert np.array_equal(out[..., 2], expected(fg, b))
+        coloured = np.asarray(flatten(la, f"#{r:02x}{g:02x}{b:02x}"))  # LA on a colour: RGB
+        assert all(np.array_equal(coloured[..., i], expected(fg, bg)) for i, bg in enumerate((r, g, b)))
+
+
 def test_flatten_defaults_and_modes() -> None:
     rgba = Image.new("RGBA", (1, 1), (10, 20, 30, 0))
     assert flatten(rgba, None).getpixel((0, 0)) == (255, 255, 255)

@@ -10,6 +10,7 @@ import struct
 import sys
 import warnings
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
@@ -70,6 +71,11 @@ assert set(_DECODERS) == set(INPUT_FORMATS) == set(_FORMAT_KEYS.values())
 
 _ORIENTATION = 0x0112
 _TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
+_TRANSPOSED = (2, 3, 4, *_TURNED)  # EXIF orientations exif_transpose applies
+# Formats whose decoded image may be kept as the file's own image object (no copy): Pillow's own
+# single-image plugins, which hold nothing but the pixels after load. Not HEIF/AVIF (their plugins keep
+# the decoder's context) nor GIF (frames).
+_KEEPABLE = ("JPEG", "PNG", "BMP", "WEBP", "TIFF")
 _X_RESOLUTION, _Y_RESOLUTION, _RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
 _DPI_SNAP = 0.0127  # half a pixel per metre, in dpi: the rounding of resolutions stored per metre
 
@@ -166,7 +172,8 @@ def _decode(
 ) -> Decoded:
     fmt = key
     try:
-        with Image.open(BytesIO(data), formats=_DECODERS[key]) as im:  # lazy: reads the header only
+        with ExitStack() as opened:
+            im = opened.enter_context(Image.open(BytesIO(data), formats=_DECODERS[key]))  # the header only
             fmt = _FORMAT_KEYS.get(str(im.format), key)
             width, height = im.size
             if width * height > limit_mp * 1_000_000:  # as the output check of the pipeline
@@ -187,7 +194,9 @@ def _decode(
             loaded: Image.Image = im
             if rawmode is not None and rawmode[:-1].endswith(";16"):
                 loaded = _rounded_16_bit(data, _DECODERS[key], im, rawmode) or im
-            upright = _upright(loaded)
+            upright = _upright(loaded, keep=loaded is im and fmt in _KEEPABLE)
+            if upright is im:
+                opened.pop_all()  # handed on as it is: closing it would free the pixels
             if fmt == "PNG" and rawmode is not None and rawmode.startswith("LA;16"):
                 upright = upright.convert("LA")  # 16-bit grey+alpha: Pillow unpacks it as RGBA, R = G = B
             normal = _normalise(upright, keep_palette_colour=icc is not None)
@@ -269,12 +278,16 @@ def _rounded_16_bit(data: bytes, formats: list[str], im: Image.Image, rawmode: s
     return out
 
 
-def _upright(im: Image.Image) -> Image.Image:
+def _upright(im: Image.Image, *, keep: bool = False) -> Image.Image:
     """A standalone copy with the EXIF orientation applied (and removed); unreadable EXIF is ignored.
+    With `keep`, an image that is upright already comes back as it is: copying every pixel only to
+    close the file would cost the time and, while both exist, the memory of a second image.
 
     Pillow already applies TIFF orientation on load, and pillow-heif applies HEIF's irot/imir
     transforms and reports orientation 1; for the other formats this is where it happens.
     """
+    if keep and _orientation(im) not in _TRANSPOSED:
+        return im
     try:
         return ImageOps.exif_transpose(im)
     except Exception:

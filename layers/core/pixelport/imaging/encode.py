@@ -28,12 +28,13 @@ from pixelport.imaging.model import WORKING_MODES, Encoded
 
 # JPEG and AVIF: chroma is subsampled 4:2:0 below this quality, kept 4:4:4 from it.
 FULL_CHROMA_QUALITY: Final = 90
-AVIF_SPEED: Final = 6
-WEBP_LOSSY_METHOD: Final = 6
+AVIF_SPEED: Final = 7
+WEBP_LOSSY_METHOD: Final = 4
 WEBP_LOSSLESS_METHOD: Final = 4
 WEBP_LOSSLESS_EFFORT: Final = 80
 PNG_FAST_ZLIB_LEVEL: Final = 1
-PNG_OPTIMAL_LIBDEFLATE_LEVEL: Final = 6
+PNG_OPTIMAL_LIBDEFLATE_LEVEL: Final = 8
+PNG_OPTIMAL_FILTER: Final = oxipng.RowFilter.Entropy
 PNG_BEST_OXIPNG_PRESET: Final = 2
 # Input resolutions above this are garbage (the contract allows 1-10000 for metadata.dpi).
 MAX_DPI: Final = 1_000_000
@@ -157,24 +158,47 @@ def _jpeg_params(fmt: JpegFormat, dpi: tuple[float, float] | None) -> dict[str, 
 # --- PNG -------------------------------------------------------------------------------------------
 
 
+_PNG_COLOR_TYPES: Final = {
+    "L": oxipng.ColorType.grayscale,
+    "LA": oxipng.ColorType.grayscale_alpha,
+    "RGB": oxipng.ColorType.rgb,
+    "RGBA": oxipng.ColorType.rgba,
+}
+
+
 def _png(image: Image.Image, fmt: PngFormat, dpi: tuple[float, float] | None) -> bytes:
-    params: dict[str, Any] = {"compress_level": PNG_FAST_ZLIB_LEVEL}
-    if dpi is not None:
-        params["dpi"] = dpi
-    fast = _save(image, "PNG", **params)
     if fmt.compression == "fast":
-        return fast
+        params: dict[str, Any] = {"compress_level": PNG_FAST_ZLIB_LEVEL}
+        if dpi is not None:
+            params["dpi"] = dpi
+        return _save(image, "PNG", **params)
+    # oxipng filters and deflates the pixels itself: no zlib pass by Pillow to be undone first.
+    raw = oxipng.RawImage(
+        image.tobytes(), image.width, image.height, color_type=_PNG_COLOR_TYPES[image.mode](), bit_depth=8
+    )
+    if dpi is not None:
+        raw.add_png_chunk(b"pHYs", _png_phys(dpi))
     common: dict[str, Any] = {
         "strip": oxipng.StripChunks.none(),
         "optimize_alpha": False,
         "interlace": None,
     }
     if fmt.compression == "optimal":
-        # Preset 1 with no filter list keeps Pillow's row filters and only re-deflates (+ reductions).
-        return oxipng.optimize_from_memory(
-            fast, level=1, deflate=oxipng.Deflaters.libdeflater(PNG_OPTIMAL_LIBDEFLATE_LEVEL), **common
+        return bytes(
+            raw.create_optimized_png(
+                level=1,
+                filter=[PNG_OPTIMAL_FILTER],
+                deflate=oxipng.Deflaters.libdeflater(PNG_OPTIMAL_LIBDEFLATE_LEVEL),
+                **common,
+            )
         )
-    return oxipng.optimize_from_memory(fast, level=PNG_BEST_OXIPNG_PRESET, **common)
+    return bytes(raw.create_optimized_png(level=PNG_BEST_OXIPNG_PRESET, **common))
+
+
+def _png_phys(dpi: tuple[float, float]) -> bytes:
+    """pHYs: pixels per metre, rounded to nearest as Pillow writes it, unit 1 (metre)."""
+    x, y = (int(v / 0.0254 + 0.5) for v in dpi)
+    return x.to_bytes(4, "big") + y.to_bytes(4, "big") + b"\x01"
 
 
 # --- WEBP ------------------------------------------------------------------------------------------
