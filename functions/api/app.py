@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from pixelport import aws, settings
 from pixelport.accounts import AccountStore
-from pixelport.api_document import answers, openapi_json, takes_body
+from pixelport.api_document import StorageId, TaskId, answers, openapi_json, takes_body
 from pixelport.auth import Gate
 from pixelport.batches import BatchService, batch_payload
 from pixelport.contract.answers import (
@@ -257,7 +257,7 @@ def edit_async() -> Response[str]:
     tags=["image editing"],
 )
 @tracer.capture_method
-def edit_async_result(task_id: str) -> Response[str]:
+def edit_async_result(task_id: TaskId) -> Response[str]:
     task = service().get(int(task_id), account=account()) if TASK_ID.fullmatch(task_id) else None
     if task is None:
         raise PixelportError(TASK_NOT_FOUND, "Image edit task not found.")
@@ -290,7 +290,7 @@ def edit_batch() -> Response[str]:
     tags=["image editing"],
 )
 @tracer.capture_method
-def edit_batch_result(task_id: str) -> Response[str]:
+def edit_batch_result(task_id: TaskId) -> Response[str]:
     batch = batches().get(int(task_id), account=account()) if TASK_ID.fullmatch(task_id) else None
     if batch is None:
         raise PixelportError(TASK_NOT_FOUND, "Batch not found.")
@@ -385,7 +385,7 @@ def storage_create() -> Response[str]:
     responses=answers(StorageAnswer, "the storage, with credentials.access_key only", errors=(403, 404)),
     tags=["storage"],
 )
-def storage_read(storage_id: str) -> Response[str]:
+def storage_read(storage_id: StorageId) -> Response[str]:
     return json_response(200, {"data": storages().get(account(), storage_id)})
 
 
@@ -396,7 +396,7 @@ def storage_read(storage_id: str) -> Response[str]:
     tags=["storage"],
 )
 @takes_body(StorageChangeBody, "any of name, type, parameters")
-def storage_change(storage_id: str) -> Response[str]:
+def storage_change(storage_id: StorageId) -> Response[str]:
     changed = storages().change(account(), storage_id, parse_body(app.current_event.body))
     return json_response(200, {"data": changed})
 
@@ -407,7 +407,7 @@ def storage_change(storage_id: str) -> Response[str]:
     responses=answers(StorageAnswer, "the storage as it was", errors=(403, 404)),
     tags=["storage"],
 )
-def storage_delete(storage_id: str) -> Response[str]:
+def storage_delete(storage_id: StorageId) -> Response[str]:
     return json_response(200, {"data": storages().delete(account(), storage_id)})
 
 
