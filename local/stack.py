@@ -37,6 +37,7 @@ from local.apigw import (
     GatewayAnswer,
     Route,
     binary_media_types,
+    cors_preflight,
     gateway_response,
     is_binary,
     match,
@@ -247,6 +248,8 @@ class Stack:
             return GatewayAnswer(
                 200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}, page
             )
+        if method == "OPTIONS" and (preflight := cors_preflight(self.template)) is not None:
+            return preflight
         found = match(self.routes, method, path)
         if found is None:
             return gateway_response(

@@ -39,6 +39,7 @@ from pixelport.contract.limits import limits
 from pixelport.contract.storage import StorageChangeBody, StorageCreateBody
 from pixelport.contract.upload import UploadForm, UploadSlotBody
 from pixelport.contract.webhook import WebhookBody
+from pixelport.cors import cors_config
 from pixelport.docs_page import docs_page
 from pixelport.editing import EditService, parse_body
 from pixelport.errors import (
@@ -62,7 +63,7 @@ from pixelport.webhook_store import WebhookStore
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors_config(settings.cors_allow_origin()))
 
 ASYNC_RESULT_PATH = "/v1/image/edit/async/"
 BATCH_RESULT_PATH = "/v1/image/edit/batch/"
@@ -149,7 +150,8 @@ def batch_url(batch_id: int) -> str:
 
 def authenticated(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     event = app.current_event
-    if event.path in PUBLIC_PATHS:
+    # A CORS preflight never carries the key (API Gateway answers it before the function on AWS).
+    if event.path in PUBLIC_PATHS or event.http_method == "OPTIONS":
         return next_middleware(app)
     account = gate().admit(event.path, event.headers.get("Authorization"), answer_headers)
     app.append_context(account=account)
