@@ -52,6 +52,7 @@ from pixelport.errors import (
     ValidationFailed,
 )
 from pixelport.observability import count_failure
+from pixelport.playground_page import playground_page
 from pixelport.ratelimit import RateCounter
 from pixelport.responses import async_payload, edit_result
 from pixelport.storage.registry import deployed_registry
@@ -69,8 +70,10 @@ ASYNC_RESULT_PATH = "/v1/image/edit/async/"
 BATCH_RESULT_PATH = "/v1/image/edit/batch/"
 OPENAPI_PATH = "/v1/openapi.json"
 DOCS_PATH = "/v1/docs"
-# Routes that answer without a key: the API's own description, and Swagger UI over it.
-PUBLIC_PATHS = frozenset({OPENAPI_PATH, DOCS_PATH})
+PLAYGROUND_PATH = "/playground"
+# Routes that answer without a key: the API's own description, Swagger UI over it, and the playground
+# (a static page: the key is typed into it and sent by the browser).
+PUBLIC_PATHS = frozenset({OPENAPI_PATH, DOCS_PATH, PLAYGROUND_PATH})
 # Headers the gate sets for the answer of the current invocation (RateLimit-*), whatever that answer is.
 answer_headers: dict[str, str] = {}
 # Task ids are ASCII digits (they stay below 2**53); str.isdigit would also take "²", which int() refuses.
@@ -422,6 +425,16 @@ def openapi_document() -> Response[str]:
 def api_docs() -> Response[str]:
     page = docs_page(f"{base_path()}{OPENAPI_PATH}")
     return Response(status_code=200, content_type="text/html; charset=utf-8", body=page)
+
+
+@app.get(PLAYGROUND_PATH, include_in_schema=False)
+def playground() -> Response[str]:
+    return Response(
+        status_code=200,
+        content_type="text/html; charset=utf-8",
+        body=playground_page(),
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @cache

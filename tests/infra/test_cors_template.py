@@ -44,3 +44,22 @@ def test_every_gateway_response_allows_the_origin_and_exposes_the_functions_head
         headers = response.get("ResponseParameters", {}).get("Headers", {})
         assert headers.get("Access-Control-Allow-Origin") == ORIGIN, kind
         assert listed(template, headers.get("Access-Control-Expose-Headers")) == list(EXPOSE_HEADERS), kind
+
+
+def test_results_can_be_read_by_a_page_on_another_origin_and_make_run_adds_the_same_headers(
+    template: Template,
+) -> None:
+    from local.cloudfront import response_headers
+
+    (distribution,) = template.of_type("AWS::CloudFront::Distribution").values()
+    headers = response_headers(distribution)
+    assert headers["Access-Control-Allow-Origin"] == "*"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_playground_is_a_route_of_the_api_function(template: Template) -> None:
+    routes = {
+        (e["Properties"]["Method"], e["Properties"]["Path"])
+        for e in template.functions()["ApiFunction"].events.values()
+    }
+    assert ("GET", "/playground") in routes

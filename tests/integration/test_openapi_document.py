@@ -17,8 +17,9 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 OPENAPI = "/v1/openapi.json"
 DOCS = "/v1/docs"
-# Routes the document does not describe: itself and Swagger UI over it.
-UNDOCUMENTED = {("get", OPENAPI), ("get", DOCS)}
+PLAYGROUND = "/playground"
+# Routes the document does not describe: itself, Swagger UI over it, and the playground page.
+UNDOCUMENTED = {("get", OPENAPI), ("get", DOCS), ("get", PLAYGROUND)}
 CATCH_ALL = "/{proxy+}"
 
 
@@ -226,3 +227,12 @@ def test_limits_named_in_descriptions_are_the_models_own() -> None:
     assert f"at most {MAX_PADDING_PERCENT}%" in operations["padding"]["description"]
     resizing = schema(document, "Resizing")["properties"]
     assert f"at most {MAX_PERCENT}%" in resizing["width"]["description"]
+
+
+def test_the_playground_page_is_served_by_the_api_function_without_a_key() -> None:
+    from pixelport.playground_page import PLAYGROUND as PAGE
+
+    response = call_api(api_event(method="GET", path=PLAYGROUND, key=None))
+    assert response["statusCode"] == 200, response["body"]
+    assert response["multiValueHeaders"]["Content-Type"] == ["text/html; charset=utf-8"]
+    assert response["body"] == PAGE.read_text(encoding="utf-8")
