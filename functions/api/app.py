@@ -424,7 +424,12 @@ def openapi_document() -> Response[str]:
 @app.get(DOCS_PATH, include_in_schema=False)
 def api_docs() -> Response[str]:
     page = docs_page(f"{base_path()}{OPENAPI_PATH}")
-    return Response(status_code=200, content_type="text/html; charset=utf-8", body=page)
+    return Response(
+        status_code=200,
+        content_type="text/html; charset=utf-8",
+        body=page.html,
+        headers={"Content-Security-Policy": page.content_security_policy},
+    )
 
 
 @app.get(PLAYGROUND_PATH, include_in_schema=False)
