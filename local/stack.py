@@ -103,6 +103,7 @@ class Stack:
         self.stop_event = threading.Event()
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.threads: list[threading.Thread] = []
+        self.results_headers = self._results_headers()
 
     # -- start -----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -157,7 +158,6 @@ class Stack:
         self.routes = routes_from(self.template)
         self.binary_types = binary_media_types(self.template)
         self.results_bucket = self._results_bucket()
-        self.results_headers = self._results_headers()
         self.server = GatewayServer(("127.0.0.1", self.port), self._handler_class())
         self.server.daemon_threads = True
         thread = threading.Thread(target=self.server.serve_forever, name="gateway", daemon=True)
