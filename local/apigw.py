@@ -149,19 +149,55 @@ class GatewayAnswer:
     body: bytes
 
 
+def _api_properties(template: Template) -> dict[str, Any]:
+    api = next(iter(template.of_type("AWS::Serverless::Api").values()), {})
+    properties: dict[str, Any] = api.get("Properties", {})
+    return properties
+
+
+_PARAMETER = re.compile(r"\$\{([A-Za-z0-9]+)\}")
+
+
+def header_value(template: Template, value: Any) -> str:
+    """A header value as API Gateway's mappings write it: a quoted literal ("'1'"), perhaps through a
+    !Sub of the template's parameters (at their defaults, as the local stack deploys them)."""
+    if isinstance(value, dict) and list(value) == ["Fn::Sub"] and isinstance(value["Fn::Sub"], str):
+        value = _PARAMETER.sub(lambda m: str(template.parameter_default(m.group(1))), value["Fn::Sub"])
+    text = str(value)
+    return text[1:-1] if len(text) >= 2 and text[0] == text[-1] == "'" else text
+
+
 def gateway_response(template: Template, kind: str, status: int, message: str) -> GatewayAnswer:
     """API Gateway's answer of type `kind` (THROTTLED, DEFAULT_5XX, ...) as the template shapes it."""
-    api = next(iter(template.of_type("AWS::Serverless::Api").values()), {})
-    responses = api.get("Properties", {}).get("GatewayResponses", {})
+    responses = _api_properties(template).get("GatewayResponses", {})
     family = "DEFAULT_5XX" if status >= 500 else "DEFAULT_4XX"
     shaped = responses.get(kind) or responses.get(family) or {}
     body = shaped.get("ResponseTemplates", {}).get("application/json") or json.dumps({"message": message})
     body = body.replace("$context.error.messageString", json.dumps(message))
-    return GatewayAnswer(
-        status=int(shaped.get("StatusCode", status)),
-        headers={"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4())},
-        body=body.encode(),
-    )
+    headers = {"Content-Type": "application/json", "x-amzn-RequestId": str(uuid.uuid4())}
+    for name, value in shaped.get("ResponseParameters", {}).get("Headers", {}).items():
+        headers[name] = header_value(template, value)
+    return GatewayAnswer(status=int(shaped.get("StatusCode", status)), headers=headers, body=body.encode())
+
+
+def cors_preflight(template: Template) -> GatewayAnswer | None:
+    """The answer to an OPTIONS request when the API has `Cors`: SAM's mock integration, added to every
+    path, which answers 200 and the CORS headers without the function or a key. None without `Cors`."""
+    cors = _api_properties(template).get("Cors")
+    if cors is None:
+        return None
+    if not isinstance(cors, dict):  # the short form: the origin alone
+        cors = {"AllowOrigin": cors}
+    headers = {"Content-Type": "application/json"}
+    for field_name, header in (
+        ("AllowOrigin", "Access-Control-Allow-Origin"),
+        ("AllowHeaders", "Access-Control-Allow-Headers"),
+        ("AllowMethods", "Access-Control-Allow-Methods"),
+        ("MaxAge", "Access-Control-Max-Age"),
+    ):
+        if field_name in cors:
+            headers[header] = header_value(template, cors[field_name])
+    return GatewayAnswer(200, headers, b"{}\n")
 
 
 def proxy_answer(response: Any) -> GatewayAnswer | None:

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -37,6 +36,7 @@ from local.apigw import (
     GatewayAnswer,
     Route,
     binary_media_types,
+    cors_preflight,
     gateway_response,
     is_binary,
     match,
@@ -44,7 +44,7 @@ from local.apigw import (
     proxy_event,
     routes_from,
 )
-from local.cloudfront import expired
+from local.cloudfront import expired, response_headers
 from local.console import Console, open_console
 from local.events import AsyncInvoker, SqsPoller
 from local.keys import LocalKeyError, local_rate_limits, register_local_key
@@ -59,9 +59,6 @@ DEFAULT_MOTO_PORT = 5000
 CONCURRENCY = {"ApiFunction": 4, "ProcessorFunction": 2}
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 TMP_PREFIX = "/tmp/"  # noqa: S108 - a URL path, not a file
-# The playground: one static page (on AWS, any static host), served here beside the API.
-PLAYGROUND_PATHS = frozenset({"/playground", "/playground/"})
-PLAYGROUND_PAGE = Path(__file__).resolve().parent.parent / "playground" / "index.html"
 CONTENT_LENGTH = re.compile(r"[0-9]+")
 # How long a refused request's unread body is drained before the connection closes.
 DRAIN_SECONDS = 2.0
@@ -106,6 +103,7 @@ class Stack:
         self.stop_event = threading.Event()
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.threads: list[threading.Thread] = []
+        self.results_headers = self._results_headers()
 
     # -- start -----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -221,6 +219,13 @@ class Stack:
                 return self.names.bucket(origin["DomainName"]["Fn::GetAtt"][0])
         raise RuntimeError("template.yaml has no CloudFront distribution for results")
 
+    def _results_headers(self) -> dict[str, str]:
+        """What the distribution's response headers policy adds to every /tmp/ answer."""
+        headers: dict[str, str] = {}
+        for dist in self.template.of_type("AWS::CloudFront::Distribution").values():
+            headers.update(response_headers(dist))
+        return headers
+
     # -- stop ------------------------------------------------------------------------------------
     def stop(self) -> None:
         self.stop_event.set()
@@ -242,11 +247,8 @@ class Stack:
         path = unquote(parts.path)
         if path.startswith(TMP_PREFIX) and method in ("GET", "HEAD"):
             return self._serve_result(path.lstrip("/"))
-        if path in PLAYGROUND_PATHS and method in ("GET", "HEAD"):
-            page = PLAYGROUND_PAGE.read_bytes()
-            return GatewayAnswer(
-                200, {"Content-Type": "text/html; charset=utf-8", "Cache-Control": "no-cache"}, page
-            )
+        if method == "OPTIONS" and (preflight := cors_preflight(self.template)) is not None:
+            return preflight
         found = match(self.routes, method, path)
         if found is None:
             return gateway_response(
@@ -295,12 +297,13 @@ class Stack:
 
     def _serve_result(self, key: str) -> GatewayAnswer:
         if expired(key, self.clock()):
-            return GatewayAnswer(410, {"Content-Type": "text/plain"}, b"this result has expired\n")
+            headers = {"Content-Type": "text/plain", **self.results_headers}
+            return GatewayAnswer(410, headers, b"this result has expired\n")
         try:
             obj = self.s3.get_object(Bucket=self.results_bucket, Key=key)
         except ClientError:
-            return GatewayAnswer(404, {"Content-Type": "text/plain"}, b"not found\n")
-        headers = {"Content-Type": obj.get("ContentType", "application/octet-stream")}
+            return GatewayAnswer(404, {"Content-Type": "text/plain", **self.results_headers}, b"not found\n")
+        headers = {"Content-Type": obj.get("ContentType", "application/octet-stream"), **self.results_headers}
         for name, field_ in (
             ("Cache-Control", "CacheControl"),
             ("Content-Disposition", "ContentDisposition"),

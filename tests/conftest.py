@@ -44,6 +44,15 @@ _FAKE_AWS = {
 # function's environment; tests import them at collection, so the environment is set first.
 for _name, _value in _FAKE_AWS.items():
     os.environ.setdefault(_name, _value)
+# ... and the settings a handler reads at import from a template parameter (the CORS origin), at
+# the parameter's default.
+_TEMPLATE = Template()
+for _spec in _TEMPLATE.functions().values():
+    for _name, _value in _spec.environment.items():
+        if isinstance(_value, dict) and list(_value) == ["Ref"]:
+            _default = _TEMPLATE.parameter_default(_value["Ref"])
+            if _default is not None:
+                os.environ.setdefault(_name, str(_default))
 
 
 @pytest.fixture(autouse=True)

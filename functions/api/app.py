@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from pixelport import aws, settings
 from pixelport.accounts import AccountStore
-from pixelport.api_document import answers, openapi_json, takes_body
+from pixelport.api_document import StorageId, TaskId, answers, openapi_json, takes_body
 from pixelport.auth import Gate
 from pixelport.batches import BatchService, batch_payload
 from pixelport.contract.answers import (
@@ -39,6 +39,7 @@ from pixelport.contract.limits import limits
 from pixelport.contract.storage import StorageChangeBody, StorageCreateBody
 from pixelport.contract.upload import UploadForm, UploadSlotBody
 from pixelport.contract.webhook import WebhookBody
+from pixelport.cors import cors_config
 from pixelport.docs_page import docs_page
 from pixelport.editing import EditService, parse_body
 from pixelport.errors import (
@@ -51,6 +52,7 @@ from pixelport.errors import (
     ValidationFailed,
 )
 from pixelport.observability import count_failure
+from pixelport.playground_page import playground_page
 from pixelport.ratelimit import RateCounter
 from pixelport.responses import async_payload, edit_result
 from pixelport.storage.registry import deployed_registry
@@ -62,14 +64,16 @@ from pixelport.webhook_store import WebhookStore
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-app = APIGatewayRestResolver()
+app = APIGatewayRestResolver(cors=cors_config(settings.cors_allow_origin()))
 
 ASYNC_RESULT_PATH = "/v1/image/edit/async/"
 BATCH_RESULT_PATH = "/v1/image/edit/batch/"
 OPENAPI_PATH = "/v1/openapi.json"
 DOCS_PATH = "/v1/docs"
-# Routes that answer without a key: the API's own description, and Swagger UI over it.
-PUBLIC_PATHS = frozenset({OPENAPI_PATH, DOCS_PATH})
+PLAYGROUND_PATH = "/playground"
+# Routes that answer without a key: the API's own description, Swagger UI over it, and the playground
+# (a static page: the key is typed into it and sent by the browser).
+PUBLIC_PATHS = frozenset({OPENAPI_PATH, DOCS_PATH, PLAYGROUND_PATH})
 # Headers the gate sets for the answer of the current invocation (RateLimit-*), whatever that answer is.
 answer_headers: dict[str, str] = {}
 # Task ids are ASCII digits (they stay below 2**53); str.isdigit would also take "²", which int() refuses.
@@ -149,7 +153,8 @@ def batch_url(batch_id: int) -> str:
 
 def authenticated(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[Any]:
     event = app.current_event
-    if event.path in PUBLIC_PATHS:
+    # A CORS preflight never carries the key (API Gateway answers it before the function on AWS).
+    if event.path in PUBLIC_PATHS or event.http_method == "OPTIONS":
         return next_middleware(app)
     account = gate().admit(event.path, event.headers.get("Authorization"), answer_headers)
     app.append_context(account=account)
@@ -257,7 +262,7 @@ def edit_async() -> Response[str]:
     tags=["image editing"],
 )
 @tracer.capture_method
-def edit_async_result(task_id: str) -> Response[str]:
+def edit_async_result(task_id: TaskId) -> Response[str]:
     task = service().get(int(task_id), account=account()) if TASK_ID.fullmatch(task_id) else None
     if task is None:
         raise PixelportError(TASK_NOT_FOUND, "Image edit task not found.")
@@ -290,7 +295,7 @@ def edit_batch() -> Response[str]:
     tags=["image editing"],
 )
 @tracer.capture_method
-def edit_batch_result(task_id: str) -> Response[str]:
+def edit_batch_result(task_id: TaskId) -> Response[str]:
     batch = batches().get(int(task_id), account=account()) if TASK_ID.fullmatch(task_id) else None
     if batch is None:
         raise PixelportError(TASK_NOT_FOUND, "Batch not found.")
@@ -385,7 +390,7 @@ def storage_create() -> Response[str]:
     responses=answers(StorageAnswer, "the storage, with credentials.access_key only", errors=(403, 404)),
     tags=["storage"],
 )
-def storage_read(storage_id: str) -> Response[str]:
+def storage_read(storage_id: StorageId) -> Response[str]:
     return json_response(200, {"data": storages().get(account(), storage_id)})
 
 
@@ -396,7 +401,7 @@ def storage_read(storage_id: str) -> Response[str]:
     tags=["storage"],
 )
 @takes_body(StorageChangeBody, "any of name, type, parameters")
-def storage_change(storage_id: str) -> Response[str]:
+def storage_change(storage_id: StorageId) -> Response[str]:
     changed = storages().change(account(), storage_id, parse_body(app.current_event.body))
     return json_response(200, {"data": changed})
 
@@ -407,7 +412,7 @@ def storage_change(storage_id: str) -> Response[str]:
     responses=answers(StorageAnswer, "the storage as it was", errors=(403, 404)),
     tags=["storage"],
 )
-def storage_delete(storage_id: str) -> Response[str]:
+def storage_delete(storage_id: StorageId) -> Response[str]:
     return json_response(200, {"data": storages().delete(account(), storage_id)})
 
 
@@ -419,7 +424,22 @@ def openapi_document() -> Response[str]:
 @app.get(DOCS_PATH, include_in_schema=False)
 def api_docs() -> Response[str]:
     page = docs_page(f"{base_path()}{OPENAPI_PATH}")
-    return Response(status_code=200, content_type="text/html; charset=utf-8", body=page)
+    return Response(
+        status_code=200,
+        content_type="text/html; charset=utf-8",
+        body=page.html,
+        headers={"Content-Security-Policy": page.content_security_policy},
+    )
+
+
+@app.get(PLAYGROUND_PATH, include_in_schema=False)
+def playground() -> Response[str]:
+    return Response(
+        status_code=200,
+        content_type="text/html; charset=utf-8",
+        body=playground_page(),
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @cache

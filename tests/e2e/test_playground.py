@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from pixelport.playground_page import PLAYGROUND
 from tests.e2e.conftest import ROOT, RunningStack
+from tests.support.http_server import LocalHTTPServer
 
 pytestmark = pytest.mark.e2e
 
@@ -121,3 +123,60 @@ def stack_result(url: str) -> bytes:
     with Image.open(io.BytesIO(data)) as image:
         assert image.format == "WEBP"
     return data
+
+
+def browser_api() -> Any:
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="playwright is not installed (requirements/dev.txt)"
+    )
+    if not Path(CHROMIUM).exists():
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: apt-get install -y chromium (.ci/run does) or set PIXELPORT_CHROMIUM"
+        )
+    return sync_api
+
+
+def test_the_page_as_a_static_object_on_another_origin_edits_through_the_api_named_by_its_api_parameter(
+    stack: RunningStack, tmp_path: Path
+) -> None:
+    """The file on any static host (here another port: another origin): every call is cross-origin, with
+    a CORS preflight for the key's header, and the result is read from /tmp/ (CloudFront on AWS)."""
+    sync_api = browser_api()
+    source = tmp_path / "gradient.png"
+    Image.radial_gradient("L").resize(SIZE).convert("RGB").save(source, "PNG")
+    with LocalHTTPServer() as static_host, sync_api.sync_playwright() as playwright:
+        static_host.add("/playground.html", body=PLAYGROUND.read_bytes())
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(f"{static_host.url('/playground.html')}?api={stack.base_url}")
+            assert page.input_value("#api-url") == stack.base_url
+            assert page.get_attribute("#docs-link", "href") == f"{stack.base_url}/v1/docs"
+            page.set_input_files("#file", str(source))
+            page.select_option("#format", "webp")
+            with page.expect_response(
+                lambda r: r.url == f"{stack.base_url}/v1/image/edit/upload"
+            ) as answered:
+                page.click("#submit")
+            assert answered.value.status == 200, answered.value.text()
+            page.wait_for_function("document.getElementById('output-image').naturalWidth > 0", timeout=60_000)
+            output = shown_metadata(page, "output-meta")
+            assert output["bytes"] != "?" and output["dimensions"] == f"{SIZE[0]}x{SIZE[1]}"
+            assert page.inner_text("#error").strip() == ""
+        finally:
+            browser.close()
+
+
+def test_the_page_served_under_a_stage_calls_the_api_of_that_stage() -> None:
+    # On AWS the API function serves it at https://<api>.execute-api.<region>.amazonaws.com/prod/playground.
+    sync_api = browser_api()
+    with LocalHTTPServer() as api_host, sync_api.sync_playwright() as playwright:
+        api_host.add("/prod/playground", body=PLAYGROUND.read_bytes(), headers={"Content-Type": "text/html"})
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(api_host.url("/prod/playground"))
+            assert page.evaluate("apiBase()") == api_host.url("/prod")
+            assert page.get_attribute("#docs-link", "href") == api_host.url("/prod/v1/docs")
+        finally:
+            browser.close()

@@ -90,5 +90,7 @@ def test_make_runs_tmp_route_serves_a_result_until_its_expiry_then_410() -> None
     served = stack._serve_result(key)
     assert served.status == 200 and served.body == b"jpeg"
     assert served.headers["Expires"] == "Tue, 01 Dec 2026 00:53:20 GMT"  # no cache keeps it longer
+    # As the distribution's response headers policy: a page on another origin may read the bytes.
+    assert served.headers["Access-Control-Allow-Origin"] == "*"
     clock[0] = EXPIRES
     assert stack._serve_result(key).status == 410

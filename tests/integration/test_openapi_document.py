@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -16,8 +17,9 @@ pytestmark = pytest.mark.usefixtures("aws")
 
 OPENAPI = "/v1/openapi.json"
 DOCS = "/v1/docs"
-# Routes the document does not describe: itself and Swagger UI over it.
-UNDOCUMENTED = {("get", OPENAPI), ("get", DOCS)}
+PLAYGROUND = "/playground"
+# Routes the document does not describe: itself, Swagger UI over it, and the playground page.
+UNDOCUMENTED = {("get", OPENAPI), ("get", DOCS), ("get", PLAYGROUND)}
 CATCH_ALL = "/{proxy+}"
 
 
@@ -174,24 +176,128 @@ def test_the_edit_request_carries_the_published_examples_and_each_is_a_valid_req
         assert parse_edit_request(example).input == example["input"]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        "EditRequest",
-        "OutputOptions",
-        "Metadata",
-        "JpegFormat",
-        "PngFormat",
-        "WebpFormat",
-        "AvifFormat",
-        "TiffFormat",
-        "WebpLossy",
-        "AvifLossy",
-        "Lossless",
-        "RgbColorSpace",
-        "CmykColorSpace",
-    ],
-)
-def test_every_field_of_the_request_and_output_models_is_described(name: str) -> None:
-    properties = schema(served_document(), name)["properties"]
-    assert [field for field, spec in properties.items() if not spec.get("description")] == []
+def undescribed(node: Any, where: str) -> list[str]:
+    """Every property of every object schema under `node` without a description, by its place."""
+    found: list[str] = []
+    if isinstance(node, dict):
+        for name, spec in (node.get("properties") or {}).items():
+            if isinstance(spec, dict) and not spec.get("description"):
+                found.append(f"{where}.{name}")
+        for key, value in node.items():
+            found += undescribed(value, f"{where}/{key}" if key != "properties" else where)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += undescribed(value, f"{where}[{index}]")
+    return found
+
+
+def test_every_field_parameter_and_body_of_the_document_is_described() -> None:
+    document = served_document()
+    missing = undescribed(document["components"], "components")
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            place = f"{method.upper()} {path}"
+            missing += [
+                f"{place} parameter {p['name']}"
+                for p in operation.get("parameters", [])
+                if not p.get("description")
+            ]
+            body = operation.get("requestBody")
+            if body is not None and not body.get("description"):
+                missing.append(f"{place} body")
+            missing += undescribed(operation, place)
+    assert missing == []
+
+
+def test_the_document_has_no_schema_that_nothing_refers_to() -> None:
+    # Powertools adds the shapes of its own request validation, which this API never answers.
+    document = served_document()
+    text = json.dumps({k: v for k, v in document.items() if k != "components"})
+    schemas = document["components"]["schemas"]
+    referenced = set(re.findall(r'"#/components/schemas/([^"]+)"', text + json.dumps(schemas)))
+    assert set(schemas) <= referenced
+    assert "HTTPValidationError" not in schemas
+
+
+def test_limits_named_in_descriptions_are_the_models_own() -> None:
+    from pixelport.contract.operations import MAX_PADDING_PERCENT, MAX_PERCENT
+
+    document = served_document()
+    operations = schema(document, "Operations")["properties"]
+    assert f"at most {MAX_PADDING_PERCENT}%" in operations["padding"]["description"]
+    resizing = schema(document, "Resizing")["properties"]
+    assert f"at most {MAX_PERCENT}%" in resizing["width"]["description"]
+
+
+def test_the_playground_page_is_served_by_the_api_function_without_a_key() -> None:
+    from pixelport.playground_page import PLAYGROUND as PAGE
+
+    response = call_api(api_event(method="GET", path=PLAYGROUND, key=None))
+    assert response["statusCode"] == 200, response["body"]
+    assert response["multiValueHeaders"]["Content-Type"] == ["text/html; charset=utf-8"]
+    assert response["body"] == PAGE.read_text(encoding="utf-8")
+
+
+# swagger-ui-dist 5.17.14 as npm publishes it. docs_page.py says how to recompute these after a version
+# change; the test below recomputes them from a local copy when PIXELPORT_SWAGGER_UI_DIST names one.
+RECORDED_INTEGRITY = {
+    "swagger-ui.css": "sha384-wxLW6kwyHktdDGr6Pv1zgm/VGJh99lfUbzSn6HNHBENZlCN7W602k9VkGdxuFvPn",
+    "swagger-ui-bundle.js": "sha384-wmyclcVGX/WhUkdkATwhaK1X1JtiNrr2EoYJ+diV3vj4v6OC5yCeSu+yW13SYJep",
+}
+
+
+def docs_answer() -> tuple[str, str]:
+    response = call_api(api_event(method="GET", path=DOCS, key=None))
+    assert response["statusCode"] == 200
+    (policy,) = response["multiValueHeaders"]["Content-Security-Policy"]
+    return str(response["body"]), str(policy)
+
+
+def test_each_cdn_file_of_the_docs_page_carries_its_recorded_integrity_hash() -> None:
+    from pixelport.docs_page import SWAGGER_UI_CDN, SWAGGER_UI_VERSION
+
+    assert SWAGGER_UI_VERSION == "5.17.14", "a new version needs new hashes: see docs_page.py"
+    page, _ = docs_answer()
+    tags = re.findall(
+        r"<(?:script|link)\b[^>]*\b(?:src|href)=\"" + re.escape(SWAGGER_UI_CDN) + r"[^>]*>", page
+    )
+    assert len(tags) == len(RECORDED_INTEGRITY)
+    for tag in tags:
+        name = re.search(r'(?:src|href)="[^"]*/([^/"]+)"', tag).group(1)  # type: ignore[union-attr]
+        assert f'integrity="{RECORDED_INTEGRITY[name]}"' in tag, tag
+        assert 'crossorigin="anonymous"' in tag, tag
+
+
+def test_the_recorded_hashes_are_those_of_the_published_files() -> None:
+    import base64
+    import hashlib
+    import os
+    from pathlib import Path
+
+    folder = os.environ.get("PIXELPORT_SWAGGER_UI_DIST")
+    if not folder:
+        pytest.skip("PIXELPORT_SWAGGER_UI_DIST names no unpacked `npm pack swagger-ui-dist@5.17.14`")
+    for name, recorded in RECORDED_INTEGRITY.items():
+        digest = hashlib.sha384((Path(folder) / name).read_bytes()).digest()
+        assert recorded == "sha384-" + base64.b64encode(digest).decode()
+
+
+def test_the_docs_page_allows_scripts_and_styles_only_from_the_pinned_release_and_its_own_script() -> None:
+    import base64
+    import hashlib
+
+    from pixelport.docs_page import SWAGGER_UI_CDN
+
+    page, policy = docs_answer()
+    directives = dict(d.strip().split(" ", 1) for d in policy.split(";"))
+    assert directives["default-src"] == "'none'"
+    (inline,) = re.findall(r"<script>(.*?)</script>", page, flags=re.S)
+    digest = base64.b64encode(hashlib.sha256(inline.encode()).digest()).decode()
+    assert directives["script-src"].split() == [f"{SWAGGER_UI_CDN}/", f"'sha256-{digest}'"]
+    assert directives["style-src"].split() == [f"{SWAGGER_UI_CDN}/"]
+    assert "'unsafe-inline'" not in policy and "'unsafe-eval'" not in policy
+
+
+def test_the_docs_page_names_its_icon_so_the_browser_never_asks_favicon_ico() -> None:
+    page, _ = docs_answer()
+    assert '<link rel="icon" href="data:,">' in page

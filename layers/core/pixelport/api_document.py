@@ -9,12 +9,14 @@ the generator reads and the resolver, calling handlers with their path parameter
 from __future__ import annotations
 
 import inspect
+import json
+import re
 from collections.abc import Callable, Iterable
 from typing import Annotated, Any, TypeVar
 
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer, Server
-from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from pydantic import BaseModel
 
@@ -31,6 +33,10 @@ DESCRIPTION = (
     "README lists every error code and limit."
 )
 SECURITY_SCHEME = "apiKey"
+# The routes' path parameters, as the document describes them.
+TaskId = Annotated[str, Path(description="the `id` the accepting POST answered (digits)")]
+StorageId = Annotated[str, Path(description="the storage's `id`, as GET /v1/storage/storages answers it")]
+_REFERENCE = re.compile(r'"#/components/schemas/([^"]+)"')
 
 ERROR_REASONS = {
     400: "the body is not JSON, or the input cannot be fetched or decoded",
@@ -51,7 +57,10 @@ def takes_body(model: Any, description: str, media_type: str = "application/json
     def declare(handler: F) -> F:
         signature = inspect.signature(handler)
         path_params = [
-            p.replace(annotation=str, kind=inspect.Parameter.KEYWORD_ONLY)
+            p.replace(
+                annotation=str if p.annotation is inspect.Parameter.empty else p.annotation,
+                kind=inspect.Parameter.KEYWORD_ONLY,
+            )
             for p in signature.parameters.values()
         ]
         body = inspect.Parameter(
@@ -92,7 +101,7 @@ def answers(
 
 def openapi_json(app: APIGatewayRestResolver, base_path: str) -> str:
     """The document, its server the API's base (the stage prefix on AWS: "/prod"; "" locally)."""
-    return app.get_openapi_json_schema(
+    document = app.get_openapi_json_schema(
         title=TITLE,
         version=VERSION,
         description=DESCRIPTION,
@@ -100,3 +109,19 @@ def openapi_json(app: APIGatewayRestResolver, base_path: str) -> str:
         security_schemes={SECURITY_SCHEME: HTTPBearer(description="Authorization: Bearer <key>")},
         security=[{SECURITY_SCHEME: []}],
     )
+    return without_unused_schemas(document)
+
+
+def without_unused_schemas(document: str) -> str:
+    """The document without the component schemas nothing refers to: Powertools always adds the shapes
+    of its own request validation (HTTPValidationError, ...), which this API never answers (its 422 is
+    the error envelope)."""
+    parsed: dict[str, Any] = json.loads(document)
+    schemas: dict[str, Any] = parsed.get("components", {}).get("schemas", {})
+    while True:
+        used = set(_REFERENCE.findall(json.dumps(parsed)))
+        unused = [name for name in schemas if name not in used]
+        if not unused:
+            return json.dumps(parsed, indent=2)
+        for name in unused:
+            del schemas[name]

@@ -77,3 +77,8 @@ def batch_items_queue_url() -> str:
 def webhook_queue_url() -> str:
     """Tasks and batches that ended, for their account's webhook."""
     return _required("WEBHOOK_QUEUE_URL")
+
+
+def cors_allow_origin() -> str:
+    """The origin whose browser pages may call the API: template.yaml's CorsAllowOrigin ("*" by default)."""
+    return _required("PIXELPORT_CORS_ALLOW_ORIGIN")

@@ -21,8 +21,8 @@ class ImageInfo(BaseModel):
     mps: float = Field(description="megapixels: width x height / 1,000,000", examples=[4.1472])
     mime: str = Field(description="media type", examples=["image/jpeg"])
     format: str = Field(description="format name, upper case", examples=["JPEG"])
-    width: int = Field(ge=1)
-    height: int = Field(ge=1)
+    width: int = Field(ge=1, description="width in pixels")
+    height: int = Field(ge=1, description="height in pixels")
 
 
 class OutputInfo(ImageInfo):
@@ -35,8 +35,8 @@ class OutputInfo(ImageInfo):
 
 
 class EditResult(BaseModel):
-    input: ImageInfo
-    output: OutputInfo
+    input: ImageInfo = Field(description="the image as read, before the operations")
+    output: OutputInfo = Field(description="the result as written, and where: tmp_url or object_*")
 
 
 class TaskError(BaseModel):
@@ -47,18 +47,18 @@ class TaskError(BaseModel):
 class TaskResult(BaseModel):
     """`{}` until the task is DONE."""
 
-    input_object: ImageInfo | None = None
-    output_object: OutputInfo | None = None
+    input_object: ImageInfo | None = Field(None, description="the image as read; set when DONE")
+    output_object: OutputInfo | None = Field(None, description="the result as written; set when DONE")
 
 
 class EditTask(BaseModel):
     id: int = Field(description="the task id")
-    status: TaskStatus
+    status: TaskStatus = Field(description="ACCEPTED, then PROCESSING, then DONE or ERROR (every task ends)")
     result_url: str = Field(description="absolute URL of GET /v1/image/edit/async/{task_id}")
     created_at: str = Field(description="when the task was accepted (ISO 8601)")
     request: dict[str, Any] | None = Field(description="the edit request as sent")
     errors: list[TaskError] = Field(description="empty unless status is ERROR")
-    result: TaskResult
+    result: TaskResult = Field(description="input_object and output_object when DONE; {} before")
 
 
 class UploadSlot(BaseModel):
@@ -68,7 +68,7 @@ class UploadSlot(BaseModel):
 
 
 class UploadEditTask(EditTask):
-    upload: UploadSlot
+    upload: UploadSlot = Field(description="the presigned S3 POST: uploading the file there starts the task")
 
 
 class BatchInputInfo(ImageInfo):
@@ -82,95 +82,97 @@ class BatchInputName(BaseModel):
 
 
 class BatchResult(BaseModel):
-    input_object: BatchInputInfo
-    output_object: OutputInfo
+    input_object: BatchInputInfo = Field(description="the image as read, and which input it was")
+    output_object: OutputInfo = Field(description="the result as written")
 
 
 class BatchError(BaseModel):
     error: str = Field(description="why this image failed, for humans")
     created_at: str | None = Field(None, description="when it failed (ISO 8601)")
-    input_object: BatchInputName
+    input_object: BatchInputName = Field(description="which input failed")
 
 
 class BatchProgress(BaseModel):
     images: int = Field(description="images found so far (all of them once listing_complete)")
-    done: int
-    failed: int
-    listing_complete: bool
+    done: int = Field(description="images that ended DONE")
+    failed: int = Field(description="images that ended ERROR")
+    listing_complete: bool = Field(description="false while a folder is still being listed")
 
 
 class BatchTask(BaseModel):
     id: int = Field(description="the batch id")
     status: TaskStatus = Field(description="DONE when every image ended; ERROR only if every image failed")
     result_url: str = Field(description="absolute URL of GET /v1/image/edit/batch/{task_id}")
-    created_at: str
+    created_at: str = Field(description="when the batch was accepted (ISO 8601)")
     request: dict[str, Any] | None = Field(description="the batch request as sent")
     results: list[BatchResult] = Field(description="images that ended DONE, in this page")
     errors: list[BatchError] = Field(description="images that ended ERROR, in this page")
-    progress: BatchProgress
+    progress: BatchProgress = Field(description="counts over the whole batch, not only this page")
     next_url: str | None = Field(
         description="the next page of results and errors (1,000 images a page), null on the last"
     )
 
 
 class BatchAnswer(BaseModel):
-    data: BatchTask
+    data: BatchTask = Field(description="the batch")
 
 
 class Webhook(BaseModel):
     url: str = Field(description="where DONE and ERROR of async tasks and batches are POSTed")
-    created_at: str
+    created_at: str = Field(description="when the webhook was set (ISO 8601)")
 
 
 class WebhookAnswer(BaseModel):
-    data: Webhook
+    data: Webhook = Field(description="the webhook, without its secret")
 
 
 class AccessKey(BaseModel):
-    access_key: str
+    access_key: str = Field(description="the access key id; the secret is never answered")
 
 
 class StorageShown(BaseModel):
     """A connected storage as answered: no secret ever; `credentials.access_key` in the detailed form."""
 
-    id: int
-    name: str
-    type: StorageType
+    id: int = Field(description="the storage id, for the /v1/storage/storages/{storage_id} routes")
+    name: str = Field(description="the <name> of storage://<name>/<path>")
+    type: StorageType = Field(description="web_folder (read-only), s3 or gcs")
     parameters: dict[str, str | AccessKey] = Field(
         description="bucket and path (s3, gcs) or base_url (web_folder); credentials.access_key only"
     )
-    created_at: str
+    created_at: str = Field(description="when the storage was connected (ISO 8601)")
 
 
 class EditAnswer(BaseModel):
-    data: EditResult
+    data: EditResult = Field(description="the input and the output image")
 
 
 class TaskAnswer(BaseModel):
-    data: EditTask
+    data: EditTask = Field(description="the task")
 
 
 class UploadTaskAnswer(BaseModel):
-    data: UploadEditTask
+    data: UploadEditTask = Field(description="the task, waiting for its upload, and where to upload")
 
 
 class StorageTypesAnswer(BaseModel):
-    data: list[StorageType]
+    data: list[StorageType] = Field(description="the types a storage can have")
 
 
 class StorageListAnswer(BaseModel):
-    data: list[StorageShown]
+    data: list[StorageShown] = Field(description="the account's storages, without credentials")
 
 
 class StorageAnswer(BaseModel):
-    data: StorageShown
+    data: StorageShown = Field(description="the storage")
 
 
 class ErrorAnswer(BaseModel):
     """Every non-2xx answer (SPEC 1); 429 nests it under `detail`."""
 
     error_code: str = Field(description="stable code; the README's table lists them", examples=["9000"])
-    error_type: Literal["auth", "validation", "general", "image", "storage", "user"]
+    error_type: Literal["auth", "validation", "general", "image", "storage", "user"] = Field(
+        description="the family of the failure"
+    )
     error_message: str = Field(description="for humans: several reasons joined as sentences")
     error_details: dict[str, list[str]] = Field(
         description="dotted field path -> messages; {} when no field is to blame"
@@ -178,4 +180,6 @@ class ErrorAnswer(BaseModel):
 
 
 class RateLimitedAnswer(BaseModel):
-    detail: ErrorAnswer
+    detail: ErrorAnswer = Field(
+        description="the error envelope (code 2001); RateLimit-Reset says when to retry"
+    )

@@ -72,8 +72,12 @@ class BatchRequest(StrictModel):
         '{"source": <folder>, "recursive": true}, or a list of http(s) URLs and storage:// objects',
         json_schema_extra=_items_limit,
     )
-    operations: Operations
-    output: Output = OutputOptions()
+    operations: Operations = Field(description="what to do to every image; {} for none")
+    output: Output = Field(
+        OutputOptions(),
+        description="a destination folder storage://<name>/<folder>/ (file names keep the inputs' "
+        "names, with the output format's extension), or an object; none: the temporary bucket, JPEG",
+    )
 
     @field_validator("input")
     @classmethod

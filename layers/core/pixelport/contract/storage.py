@@ -92,33 +92,53 @@ StoragePrefix = Annotated[str, Field(max_length=MAX_PATH_LENGTH), AfterValidator
 BaseUrl = Annotated[str, Field(min_length=1), AfterValidator(_check_base_url)]
 
 
+_BUCKET_DESCRIPTION = (
+    "the bucket's name: lower-case letters, digits, '.', '-' and '_', starting and ending with a "
+    "letter or digit"
+)
+_PATH_DESCRIPTION = (
+    "the prefix under which every storage://<name>/<p> resolves, relative (no leading '/'), "
+    "percent-decoded first; no '.', '..' or empty segments, backslashes or control characters"
+)
+_BASE_URL_DESCRIPTION = (
+    "an http(s) URL on a public address, without query or fragment; storage://<name>/<p> reads base_url + p"
+)
+_UNCHANGED = "left out: unchanged"
+
+
 class Credentials(StrictModel):
-    access_key: str = Field(min_length=1, max_length=128)
-    secret_access_key: str = Field(min_length=1, max_length=256)
+    access_key: str = Field(
+        min_length=1, max_length=128, description="the access key id (gcs: an HMAC key's access id)"
+    )
+    secret_access_key: str = Field(
+        min_length=1,
+        max_length=256,
+        description="the secret (gcs: the HMAC key's secret); stored encrypted, never answered or logged",
+    )
 
 
 class BucketParameters(StrictModel):
     """s3 and gcs (gcs with HMAC interoperability keys)."""
 
-    bucket: BucketName
-    path: StoragePrefix = ""
-    credentials: Credentials
+    bucket: BucketName = Field(description=_BUCKET_DESCRIPTION)
+    path: StoragePrefix = Field("", description=_PATH_DESCRIPTION)
+    credentials: Credentials = Field(description="keys that can read and write the bucket")
 
 
 class WebFolderParameters(StrictModel):
     """A read-only source: GET base_url + path."""
 
-    base_url: BaseUrl
+    base_url: BaseUrl = Field(description=_BASE_URL_DESCRIPTION)
 
 
 class BucketParametersChange(StrictModel):
-    bucket: BucketName | None = None
-    path: StoragePrefix | None = None
-    credentials: Credentials | None = None
+    bucket: BucketName | None = Field(None, description=f"{_BUCKET_DESCRIPTION}; {_UNCHANGED}")
+    path: StoragePrefix | None = Field(None, description=f"{_PATH_DESCRIPTION}; {_UNCHANGED}")
+    credentials: Credentials | None = Field(None, description=f"both keys, to rotate them; {_UNCHANGED}")
 
 
 class WebFolderParametersChange(StrictModel):
-    base_url: BaseUrl | None = None
+    base_url: BaseUrl | None = Field(None, description=f"{_BASE_URL_DESCRIPTION}; {_UNCHANGED}")
 
 
 Parameters = BucketParameters | WebFolderParameters
@@ -143,20 +163,26 @@ class _Change(StrictModel):
     parameters: dict[str, Any] | None = None
 
 
+_NAME_DESCRIPTION = (
+    "the <name> of storage://<name>/<path>, unique in the account; no '/', '\\', '%', spaces or "
+    "control characters"
+)
+
+
 class BucketStorageBody(StrictModel):
     """POST /v1/storage/storages for an s3 or gcs bucket (the document's view of `parse_storage_create`)."""
 
-    name: StorageName
-    type: Literal["s3", "gcs"]
-    parameters: BucketParameters
+    name: StorageName = Field(description=_NAME_DESCRIPTION)
+    type: Literal["s3", "gcs"] = Field(description="an Amazon S3 bucket, or a Google Cloud Storage bucket")
+    parameters: BucketParameters = Field(description="the bucket, a path prefix in it, and its keys")
 
 
 class WebFolderStorageBody(StrictModel):
     """POST /v1/storage/storages for a read-only web folder."""
 
-    name: StorageName
-    type: Literal["web_folder"]
-    parameters: WebFolderParameters
+    name: StorageName = Field(description=_NAME_DESCRIPTION)
+    type: Literal["web_folder"] = Field(description="a read-only source of images over http(s)")
+    parameters: WebFolderParameters = Field(description="the folder's base URL")
 
 
 StorageCreateBody = Annotated[BucketStorageBody | WebFolderStorageBody, Field(discriminator="type")]
@@ -166,9 +192,15 @@ class StorageChangeBody(StrictModel):
     """PATCH /v1/storage/storages/{id}: any of name, type, parameters (at least one). With the type
     unchanged, `parameters` changes only the keys it names; a new type needs its parameters whole."""
 
-    name: StorageName | None = None
-    type: StorageType | None = None
-    parameters: BucketParametersChange | WebFolderParametersChange | None = None
+    name: StorageName | None = Field(None, description=f"{_NAME_DESCRIPTION}; {_UNCHANGED}")
+    type: StorageType | None = Field(
+        None, description=f"a new type, which needs its parameters whole; {_UNCHANGED}"
+    )
+    parameters: BucketParametersChange | WebFolderParametersChange | None = Field(
+        None,
+        description="with the type unchanged, only the keys given change; with a new type, all of "
+        f"them; {_UNCHANGED}",
+    )
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,12 @@ def format_of_name(name: str) -> ImageFormat | None:
 
 
 class UploadFile(StrictModel):
-    name: str = Field(min_length=1, max_length=255)
+    name: str = Field(
+        min_length=1,
+        max_length=255,
+        description="the file's name, ending with the extension of an accepted input format; it becomes "
+        "the output's name",
+    )
     size: int = Field(
         ge=1,
         description="the file's size in bytes",
@@ -65,5 +70,5 @@ class UploadForm(BaseModel):
 class UploadSlotBody(StrictModel):
     """POST /v1/image/edit/upload/url as the OpenAPI document shows it (`data` is checked as an upload's)."""
 
-    file: UploadFile
-    data: UploadEdit
+    file: UploadFile = Field(description="the file that will be uploaded")
+    data: UploadEdit = Field(description="the edit request without `input` (the uploaded file is the input)")
