@@ -292,10 +292,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     corpus = corpus_module.build(scale=args.scale)
     impls = [PILLOW, PIPELINE, HTTP] + ([PYVIPS, THUMBOR] if args.peers else [])
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
-    print(f"corpus: {corpus.directory}; {started}; load average before: {' '.join(load)}", flush=True)
+    print(f"corpus: {corpus.directory}; {started}; load average before: {load_average()}", flush=True)
     results = run(corpus, items, args.rounds, impls, args.thumbor if args.peers else None)
     print(tables(items, results, args.rounds))
+    print(f"\nload average after: {load_average()}")
+
+
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (a shared machine's noise), or "?" off Linux."""
+    path = Path("/proc/loadavg")
+    return " ".join(path.read_text().split()[:3]) if path.exists() else "?"
 
 
 if __name__ == "__main__":
