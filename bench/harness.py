@@ -251,7 +251,7 @@ def tables(items: Sequence[Workload], results: Sequence[Measurement], rounds: in
     rss = [i for i in impls if all(found[(i, w.name)].peak_rss is not None for w in items)]
     lines += [
         "",
-        "Peak RSS of a fresh interpreter doing one workload (imports included), and its ratio to (c)'s.",
+        "Peak RSS (VmHWM) of a fresh interpreter doing one workload (imports included); ratio to (c)'s.",
         "",
         "| workload | " + " | ".join(HEADINGS[i] for i in rss) + " |",
         "|---|" + "---:|" * len(rss),
@@ -291,9 +291,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     items = [w for w in workloads(args.scale) if not chosen or w.name in chosen]
     corpus = corpus_module.build(scale=args.scale)
     impls = [PILLOW, PIPELINE, HTTP] + ([PYVIPS, THUMBOR] if args.peers else [])
+    thumbor = args.thumbor.absolute()  # thumbor runs in a folder of its own
+    if args.peers and not thumbor.is_file():
+        parser.error(f"no thumbor at {thumbor}: `make bench-peers` installs it in .venv-thumbor")
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     print(f"corpus: {corpus.directory}; {started}; load average before: {load_average()}", flush=True)
-    results = run(corpus, items, args.rounds, impls, args.thumbor if args.peers else None)
+    results = run(corpus, items, args.rounds, impls, thumbor if args.peers else None)
     print(tables(items, results, args.rounds))
     print(f"\nload average after: {load_average()}")
 

@@ -77,7 +77,17 @@ def start_thumbor(
     conf.write_text(THUMBOR_CONF)
     log = (workdir / "thumbor.log").open("wb")
     process = subprocess.Popen(
-        [str(executable), "--ip", "127.0.0.1", "--port", str(port), "--conf", str(conf), "-l", "warning"],
+        [
+            str(executable.absolute()),
+            "--ip",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--conf",
+            str(conf),
+            "-l",
+            "warning",
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         cwd=workdir,

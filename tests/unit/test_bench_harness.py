@@ -95,3 +95,10 @@ def test_tables_have_a_row_per_workload_and_ratios_against_the_reference(
         assert len(rows) == 3, workload.name  # time, peak RSS, output bytes
         assert rows[0].count("x |") == 1  # (a)'s ratio to (c); (c) has none
     assert "(c) bare Pillow" in text and "(a) pipeline in-process" in text
+
+
+def test_peak_rss_is_the_childs_own_not_the_harness_process_size(tiny: corpus.Corpus) -> None:
+    ballast = b"\x01" * (300 * 2**20)  # the harness process holds 300 MB while the child runs
+    m = harness.measure_in_process(harness.PILLOW, workloads(SCALE)[3], tiny, rounds=1)
+    assert len(ballast) and m.peak_rss is not None
+    assert m.peak_rss < 200 * 2**20  # ru_maxrss would report more than 300 MB here
