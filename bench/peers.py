@@ -5,7 +5,7 @@ Settings are matched to pixelport's where the tool has them (bench/reference.py 
 - pyvips: `thumbnail_buffer` (shrink-on-load, libvips's `draft`), JPEG `optimize_coding` and
   `interlace` (progressive), chroma subsampled automatically below Q 90 as pixelport does; WEBP
   `effort=6` (= method 6); AVIF through libheif with `effort=3` (libvips's speed = 9 - effort, so aom
-  speed 6); PNG `compression=6` (zlib level 6, like the reference).
+  speed 6); PNG `compression=6` (zlib level 6, like the reference) with adaptive filters.
 - thumbor 7.8 (Pillow engine): AVIF codec aom at speed 6, PNG level 6 (its default), progressive JPEG,
   optimize=True (its own). Its WEBP uses Pillow's default method 4 (thumbor has no setting for it),
   where pixelport and the reference use method 6: thumbor's WEBP is cheaper work.
@@ -49,7 +49,9 @@ def pyvips_render(data: bytes, workload: Workload) -> bytes:
     if workload.format == "avif":
         options = {"Q": workload.quality, "compression": "av1", "effort": VIPS_AVIF_EFFORT}
         return bytes(image.heifsave_buffer(**options))
-    return bytes(image.pngsave_buffer(compression=VIPS_PNG_COMPRESSION))
+    # filter="all": adaptive row filters as libpng (and so Pillow) choose by default; libvips's default,
+    # no filter, writes a 12 MP photo half as large again (25.7 MB against 16.5 MB) in a third the time.
+    return bytes(image.pngsave_buffer(compression=VIPS_PNG_COMPRESSION, filter="all"))
 
 
 THUMBOR_CONF = """\
