@@ -6,17 +6,20 @@ VENV := .venv
 PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM := $(SAM_VENV)/bin/sam
+# thumbor, a peer of `make bench-peers`, needs Pillow < 13: a venv of its own.
+THUMBOR_VENV := .venv-thumbor
 PIP_FLAGS := --quiet --disable-pip-version-check
 export SAM_CLI_TELEMETRY := 0
 # sam validate wants a region; --lint runs offline whatever region this names.
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint bench fuzz readme-examples build deploy validate profiles clean help
+.PHONY: run test lint bench bench-peers fuzz readme-examples build deploy validate profiles clean help
 
 help:
 	@echo "make run       start the whole service on 127.0.0.1:\$${PORT:-3000} (moto, gateway, processor)"
 	@echo "make test      ruff, mypy, cfn-lint, sam validate --lint and every test"
-	@echo "make bench     benchmarks (ratios against references measured in the same run)"
+	@echo "make bench     benchmarks (ratios against references measured in the same run; ROUNDS=5)"
+	@echo "make bench-peers  make bench with pyvips and thumbor in the same run (installs thumbor in .venv-thumbor)"
 	@echo "make fuzz      schemathesis and Pillow's test images against a local stack (FUZZ_EXAMPLES=100)"
 	@echo "make readme-examples  the README's before/after pictures (docs/examples/), made by the pipeline"
 	@echo "make build     sam build for the Lambda runtime (needs that Python on PATH or in pyenv)"
@@ -29,12 +32,21 @@ $(VENV)/.run-installed: requirements/local.txt layers/core/requirements.txt laye
 	$(PY) -m pip install $(PIP_FLAGS) --no-deps -e .  # the `pixelport` command-line client
 	touch $@
 
-$(VENV)/.dev-installed: $(VENV)/.run-installed requirements/dev.txt
+$(VENV)/.dev-installed: $(VENV)/.run-installed requirements/dev.txt requirements/bench.txt
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements/dev.txt
 	touch $@
 
 $(VENV)/.fuzz-installed: $(VENV)/.dev-installed requirements/fuzz.txt
 	$(PY) -m pip install $(PIP_FLAGS) -r requirements/fuzz.txt
+	touch $@
+
+$(VENV)/.bench-installed: $(VENV)/.dev-installed requirements/bench.txt
+	$(PY) -m pip install $(PIP_FLAGS) -r requirements/bench.txt
+	touch $@
+
+$(THUMBOR_VENV)/.installed: requirements/thumbor.txt
+	test -x $(THUMBOR_VENV)/bin/python || $(PYTHON) -m venv $(THUMBOR_VENV)
+	$(THUMBOR_VENV)/bin/python -m pip install $(PIP_FLAGS) -r requirements/thumbor.txt
 	touch $@
 
 $(SAM_VENV)/.installed: requirements/sam.txt
@@ -60,8 +72,12 @@ lint: $(VENV)/.dev-installed $(SAM_VENV)/.installed
 validate: $(SAM_VENV)/.installed
 	$(SAM) validate --lint
 
-bench: $(VENV)/.dev-installed
-	PYTHONPATH=layers/core $(PY) -m bench
+# ROUNDS=N timed rounds per workload and implementation (default 5). Nothing in CI asserts a time.
+bench: $(VENV)/.bench-installed
+	PYTHONPATH=layers/core $(PY) -m bench $${ROUNDS:+--rounds $$ROUNDS}
+
+bench-peers: $(VENV)/.bench-installed $(THUMBOR_VENV)/.installed
+	PYTHONPATH=layers/core $(PY) -m bench --peers --thumbor $(THUMBOR_VENV)/bin/thumbor $${ROUNDS:+--rounds $$ROUNDS}
 
 # Not part of `make test`: minutes long, and its figures go in the README (see "The contract under fire").
 fuzz: $(VENV)/.fuzz-installed
