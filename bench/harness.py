@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import corpus as corpus_module
+from bench import sizing
 from bench.workloads import Workload, workloads
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -276,6 +277,10 @@ def tables(items: Sequence[Workload], results: Sequence[Measurement], rounds: in
     ]
     for w in items:
         lines.append(f"| {w.name} | " + " | ".join(f"{found[(i, w.name)].bytes:,}" for i in impls) + " |")
+    measured = [found[(PIPELINE, w.name)] for w in items if (PIPELINE, w.name) in found]
+    if measured and all(m.peak_rss is not None for m in measured):
+        rows = [sizing.Measured(m.workload, m.median, (m.peak_rss or 0) / 2**20) for m in measured]
+        lines += ["", sizing.table(rows)]
     return "\n".join(lines)
 
 

@@ -4,11 +4,11 @@ and thumbor (its own venv, .venv-thumbor: it needs Pillow < 13) as a server on l
 Settings are matched to pixelport's where the tool has them (bench/reference.py lists pixelport's):
 - pyvips: `thumbnail_buffer` (shrink-on-load, libvips's `draft`), JPEG `optimize_coding` and
   `interlace` (progressive), chroma subsampled automatically below Q 90 as pixelport does; WEBP
-  `effort=6` (= method 6); AVIF through libheif with `effort=3` (libvips's speed = 9 - effort, so aom
-  speed 6); PNG `compression=6` (zlib level 6, like the reference) with adaptive filters.
-- thumbor 7.8 (Pillow engine): AVIF codec aom at speed 6, PNG level 6 (its default), progressive JPEG,
+  `effort=4` (= method 4); AVIF through libheif with `effort=2` (libvips's speed = 9 - effort, so aom
+  speed 7); PNG `compression=6` (zlib level 6, like the reference) with adaptive filters.
+- thumbor 7.8 (Pillow engine): AVIF codec aom at speed 7, PNG level 6 (its default), progressive JPEG,
   optimize=True (its own). Its WEBP uses Pillow's default method 4 (thumbor has no setting for it),
-  where pixelport and the reference use method 6: thumbor's WEBP is cheaper work.
+  which is pixelport's too.
   No result storage and no source storage (`no_storage`): every request fetches and renders again,
   as pixelport's (b) does.
 """
@@ -23,8 +23,8 @@ from typing import Any
 
 from bench.workloads import Workload
 
-VIPS_AVIF_EFFORT = 3  # libvips: speed = 9 - effort; pixelport's aom speed is 6
-VIPS_WEBP_EFFORT = 6  # = Pillow's method 6
+VIPS_AVIF_EFFORT = 2  # libvips: speed = 9 - effort; pixelport's aom speed is 7
+VIPS_WEBP_EFFORT = 4  # = Pillow's method 4
 VIPS_PNG_COMPRESSION = 6
 HUGE = 10_000_000  # libvips's idiom for "no limit on this side" in thumbnail
 
@@ -63,7 +63,7 @@ RESULT_STORAGE = None
 PROGRESSIVE_JPEG = True
 PNG_COMPRESSION_LEVEL = 6
 AVIF_CODEC = 'aom'
-AVIF_SPEED = 6
+AVIF_SPEED = 7
 RESPECT_ORIENTATION = True
 MAX_PIXELS = 100e6
 HTTP_LOADER_REQUEST_TIMEOUT = 120

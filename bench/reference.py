@@ -5,11 +5,12 @@ would write by hand. Open, `draft` a JPEG to the smallest DCT scale still at lea
 The encoder settings are pixelport's (layers/core/pixelport/imaging/encode.py), so the comparison is
 of the work around the encoder, not of encoder efforts:
 - JPEG: `optimize=True`, chroma 4:2:0 below quality 90 and 4:4:4 from it, `progressive` as asked.
-- WEBP lossy: `method=6` (encode.WEBP_LOSSY_METHOD), `alpha_quality=100`.
-- AVIF: `codec="aom"`, `speed=6` (encode.AVIF_SPEED), `range="full"`, the same subsampling rule.
-- PNG differs: pixelport's `optimal` writes zlib level 1 with Pillow and re-deflates with oxipng
-  (libdeflate level 6), which plain Pillow cannot; the reference writes Pillow's default, zlib level
-  6, the "bare Pillow" PNG the issue compares `optimal` against.
+- WEBP lossy: `method=4` (encode.WEBP_LOSSY_METHOD), `alpha_quality=100`.
+- AVIF: `codec="aom"`, `speed=7` (encode.AVIF_SPEED), `range="full"`, the same subsampling rule.
+- PNG differs: pixelport's `optimal` has oxipng filter and deflate the raw pixels (libdeflate level
+  8), which plain Pillow cannot; the reference writes Pillow's default, zlib level 6, the "bare
+  Pillow" PNG the issue compares `optimal` against.
+tests/unit/test_bench_harness.py checks these constants against encode.py's.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from bench.workloads import Workload
 
 REDUCING_GAP = 2.0  # Pillow's own default for thumbnail(): reduce() to 2x the target, then LANCZOS
 FULL_CHROMA_QUALITY = 90  # as encode.FULL_CHROMA_QUALITY
-WEBP_METHOD = 6  # as encode.WEBP_LOSSY_METHOD
-AVIF_SPEED = 6  # as encode.AVIF_SPEED
+WEBP_METHOD = 4  # as encode.WEBP_LOSSY_METHOD
+AVIF_SPEED = 7  # as encode.AVIF_SPEED
 PNG_COMPRESS_LEVEL = 6  # zlib's default (see the module docstring)
 _TRANSPOSED = {5, 6, 7, 8}  # EXIF orientations that swap width and height
 

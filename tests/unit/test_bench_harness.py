@@ -92,7 +92,7 @@ def test_tables_have_a_row_per_workload_and_ratios_against_the_reference(
     text = harness.tables(workloads(SCALE), measured, ROUNDS)
     for workload in workloads(SCALE):
         rows = [line for line in text.splitlines() if line.startswith(f"| {workload.name}")]
-        assert len(rows) == 3, workload.name  # time, peak RSS, output bytes
+        assert len(rows) == 4, workload.name  # time, peak RSS, output bytes, Lambda sizing
         assert rows[0].count("x |") == 1  # (a)'s ratio to (c); (c) has none
     assert "(c) bare Pillow" in text and "(a) pipeline in-process" in text
 
@@ -102,3 +102,12 @@ def test_peak_rss_is_the_childs_own_not_the_harness_process_size(tiny: corpus.Co
     m = harness.measure_in_process(harness.PILLOW, workloads(SCALE)[3], tiny, rounds=1)
     assert len(ballast) and m.peak_rss is not None
     assert m.peak_rss < 200 * 2**20  # ru_maxrss would report more than 300 MB here
+
+
+def test_the_reference_encodes_with_pixelports_encoder_settings() -> None:
+    from bench import reference
+    from pixelport.imaging import encode
+
+    assert reference.WEBP_METHOD == encode.WEBP_LOSSY_METHOD
+    assert reference.AVIF_SPEED == encode.AVIF_SPEED
+    assert reference.FULL_CHROMA_QUALITY == encode.FULL_CHROMA_QUALITY
