@@ -50,6 +50,7 @@ from pixelport.errors import (
     PixelportError,
     ValidationFailed,
 )
+from pixelport.handover import ProcessorInvoker
 from pixelport.observability import count_failure
 from pixelport.ratelimit import RateCounter
 from pixelport.responses import async_payload, edit_result
@@ -83,6 +84,7 @@ def service() -> EditService:
         s3=aws.s3(),
         ingest_bucket=settings.ingest_bucket(),
         storages=deployed_registry(),
+        invoke_processor=ProcessorInvoker(aws.lambda_(), settings.processor_function()),
     )
 
 
