@@ -501,7 +501,10 @@ def main() -> int:
         "  Ctrl-C stops everything.",
         flush=True,
     )
-    stopping.wait()
+    # With a timeout: Python runs a signal's handler in the main thread, and a SIGINT that the kernel
+    # hands to another thread may not wake a wait without one (a Ctrl-C once went unheeded under load).
+    while not stopping.wait(0.5):
+        pass
     print("pixelport: stopping", flush=True)
     stack.stop()
     return 0
