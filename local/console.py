@@ -41,7 +41,10 @@ class Console:
         self._lock = threading.Lock()
         self._log: TextIO | None = None
         if log_path is not None:
-            self._log = log_path.open("w", encoding="utf-8", buffering=1)
+            # Emptied, then appended to: the functions' processes append to the same file (runtime.py),
+            # and a writer at its own offset would write over their lines.
+            log_path.write_text("", encoding="utf-8")
+            self._log = log_path.open("a", encoding="utf-8", buffering=1)
             handler = logging.StreamHandler(self._log)
             for name in ACCESS_LOGGERS:
                 access = logging.getLogger(name)

@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 import threading
@@ -40,12 +41,24 @@ class _Pump:
     """Receives from one queue on its own thread until the stop event; no error ends it early, since a
     dead pump would leave the gateway accepting work that never finishes."""
 
-    def __init__(self, name: str, sqs: SQSClient, queue_url: str, runtime: Invocable, stop: threading.Event):
+    def __init__(
+        self,
+        name: str,
+        sqs: SQSClient,
+        queue_url: str,
+        runtime: Invocable,
+        stop: threading.Event,
+        concurrency: int = 1,
+    ):
         self.name = name
         self.sqs = sqs
         self.queue_url = queue_url
         self.runtime = runtime
         self.stop = stop
+        # Invocations run on a pool as wide as the function's concurrency; a free worker is awaited
+        # before work is taken, so nothing is held while it waits.
+        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
+        self.in_flight = threading.Semaphore(concurrency)
         # Owned rather than inherited: Thread's private methods are not ours to shadow.
         self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
@@ -90,7 +103,36 @@ class _Pump:
         raise NotImplementedError
 
     def _stopped(self) -> None:
-        pass
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+    def _worker_free(self) -> bool:
+        """Waits for a free worker and takes it; False when the stack stops first."""
+        while not self.in_flight.acquire(timeout=0.5):
+            if self.stop.is_set():
+                return False
+        return True
+
+    def _dispatch(self, work: Callable[[], None]) -> None:
+        """Runs `work` on a free worker, which it gives back when done; waits for one first."""
+        if not self._worker_free():
+            return
+
+        def run() -> None:
+            try:
+                work()
+            finally:
+                self.in_flight.release()
+
+        try:
+            future = self.pool.submit(run)
+        except BaseException:
+            self.in_flight.release()
+            raise
+        future.add_done_callback(self._report)
+
+    def _report(self, future: Future[None]) -> None:
+        if not future.cancelled() and (exc := future.exception()) is not None:
+            log(f"{self.name}: invocation failed: {describe(exc)}")
 
     def _delete_message(self, message: MessageTypeDef) -> None:
         self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
@@ -113,63 +155,44 @@ class AsyncInvoker(_Pump):
         concurrency: int,
         on_result: Callable[[Any], None] | None = None,
     ):
-        super().__init__(name, sqs, queue_url, runtime, stop)
+        super().__init__(name, sqs, queue_url, runtime, stop, concurrency)
         self.on_result = on_result  # told each successful invocation's answer
         self.max_retries = max_retries
         self.on_failure_queue_url = on_failure_queue_url
         self.retry_delay = retry_delay
-        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
-        self.in_flight = threading.Semaphore(concurrency)
 
     def _handle(self, messages: list[MessageTypeDef]) -> None:
-        for message in messages:
-            # Receive no faster than the workers invoke, but never block the stop.
-            while not self.in_flight.acquire(timeout=0.5):
-                if self.stop.is_set():
-                    return
-            try:
-                future = self.pool.submit(self._invoke, message)
-            except BaseException:
-                self.in_flight.release()
-                raise
-            future.add_done_callback(self._report)
-
-    def _report(self, future: Future[None]) -> None:
-        if not future.cancelled() and (exc := future.exception()) is not None:
-            log(f"{self.name}: invocation failed: {describe(exc)}")
-
-    def _stopped(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        for message in messages:  # no faster than the workers invoke, never blocking the stop
+            if self.stop.is_set():
+                return
+            self._dispatch(functools.partial(self._invoke, message))
 
     def _invoke(self, message: MessageTypeDef) -> None:
-        try:
-            event = json.loads(message["Body"])
-            if event.get("Event") == "s3:TestEvent":  # sent when a notification is configured
-                self._delete_message(message)
-                return
-            attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
-            try:
-                answer = self.runtime.invoke(event)
-                if self.on_result is not None:
-                    self.on_result(answer)
-            except FunctionError as exc:
-                if self.stop.is_set():
-                    return
-                if attempt <= self.max_retries:
-                    # Lambda waits about 1 then 2 minutes; locally the same doubling, in seconds.
-                    delay = max(1, round(self.retry_delay * 2 ** (attempt - 1)))
-                    log(f"{self.name}: attempt {attempt} failed ({exc}), retrying in {delay}s")
-                    self.sqs.change_message_visibility(
-                        QueueUrl=self.queue_url,
-                        ReceiptHandle=message["ReceiptHandle"],
-                        VisibilityTimeout=delay,
-                    )
-                    return
-                log(f"{self.name}: attempt {attempt} failed ({exc}), retries exhausted")
-                self._send_to_destination(event, exc.payload, attempt)
+        event = json.loads(message["Body"])
+        if event.get("Event") == "s3:TestEvent":  # sent when a notification is configured
             self._delete_message(message)
-        finally:
-            self.in_flight.release()
+            return
+        attempt = int(message.get("Attributes", {}).get("ApproximateReceiveCount", "1"))
+        try:
+            answer = self.runtime.invoke(event)
+            if self.on_result is not None:
+                self.on_result(answer)
+        except FunctionError as exc:
+            if self.stop.is_set():
+                return
+            if attempt <= self.max_retries:
+                # Lambda waits about 1 then 2 minutes; locally the same doubling, in seconds.
+                delay = max(1, round(self.retry_delay * 2 ** (attempt - 1)))
+                log(f"{self.name}: attempt {attempt} failed ({exc}), retrying in {delay}s")
+                self.sqs.change_message_visibility(
+                    QueueUrl=self.queue_url,
+                    ReceiptHandle=message["ReceiptHandle"],
+                    VisibilityTimeout=delay,
+                )
+                return
+            log(f"{self.name}: attempt {attempt} failed ({exc}), retries exhausted")
+            self._send_to_destination(event, exc.payload, attempt)
+        self._delete_message(message)
 
     def _send_to_destination(self, event: Any, error: dict[str, Any], attempts: int) -> None:
         if self.on_failure_queue_url is None:
@@ -211,20 +234,17 @@ class SqsPoller(_Pump):
         batch_size: int,
         concurrency: int = 1,
     ):
-        super().__init__(name, sqs, queue_url, runtime, stop)
+        super().__init__(name, sqs, queue_url, runtime, stop, concurrency)
         self.queue_arn = queue_arn
         self.batch_size = batch_size
-        self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=name)
-        self.in_flight = threading.Semaphore(concurrency)
 
     def _batch_size(self) -> int:
         return min(self.batch_size, 10)
 
     def _receive(self) -> list[MessageTypeDef]:
         # Receive only when a worker is free, so messages are not held invisible while they wait.
-        while not self.in_flight.acquire(timeout=0.5):
-            if self.stop.is_set():
-                return []
+        if not self._worker_free():
+            return []
         try:
             messages = super()._receive()
         finally:
@@ -232,28 +252,7 @@ class SqsPoller(_Pump):
         return messages
 
     def _handle(self, messages: list[MessageTypeDef]) -> None:
-        while not self.in_flight.acquire(timeout=0.5):
-            if self.stop.is_set():
-                return
-        try:
-            future = self.pool.submit(self._invoke, messages)
-        except BaseException:
-            self.in_flight.release()
-            raise
-        future.add_done_callback(self._report)
-
-    def _report(self, future: Future[None]) -> None:
-        if not future.cancelled() and (exc := future.exception()) is not None:
-            log(f"{self.name}: invocation failed: {describe(exc)}")
-
-    def _stopped(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
-
-    def _invoke(self, messages: list[MessageTypeDef]) -> None:
-        try:
-            self._invoke_batch(messages)
-        finally:
-            self.in_flight.release()
+        self._dispatch(functools.partial(self._invoke_batch, messages))
 
     def _invoke_batch(self, messages: list[MessageTypeDef]) -> None:
         records = [

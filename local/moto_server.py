@@ -15,6 +15,7 @@ from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.sqs.models import sqs_backends
 from werkzeug.serving import make_server
 
 from local import moto_transactions
@@ -35,6 +36,12 @@ class SerializedDynamoDB:
         with self.lock:
             # The body is produced inside the lock: moto serialises the item while it is iterated.
             return list(self.app(environ, start_response))
+
+
+def send_in_process(account: str, region: str, queue_name: str, body: str) -> None:
+    """A message into one of this process's moto queues without an HTTP round trip, as moto's own S3
+    notifications are sent (moto.s3.notifications): the same backend, the same message."""
+    sqs_backends[account][region].send_message(queue_name, body)
 
 
 class LocalMotoServer(ThreadedMotoServer):

@@ -57,6 +57,10 @@ class LocalNames:
         for name in t.of_type("AWS::KMS::Key"):
             refs[name] = self.key_alias(name)
             attrs[(name, "Arn")] = f"arn:aws:kms:{REGION}:{ACCOUNT}:{self.key_alias(name)}"
+        # Functions keep their logical ids as names (local/runtime.py's function_arn).
+        for name in t.of_type("AWS::Serverless::Function"):
+            refs[name] = name
+            attrs[(name, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
         for name in t.of_type("AWS::SQS::Queue"):
             refs[name] = self.queue_url(self.queue(name), endpoint)
             attrs[(name, "Arn")] = self.queue_arn(self.queue(name))
@@ -95,6 +99,11 @@ def _lifecycle_rule(rule: dict[str, Any]) -> dict[str, Any]:
 def s3_event_queue(function_id: str, event_id: str) -> str:
     """The SQS queue that carries a function's S3 notifications locally (Lambda cannot run in moto)."""
     return f"{PREFIX}-s3events-{function_id}-{event_id}"
+
+
+def async_invocation_queue(function_id: str) -> str:
+    """The SQS queue that carries a function's asynchronous invocations (Lambda's Invoke, Event) locally."""
+    return f"{PREFIX}-async-{function_id}"
 
 
 def create_resources(session: boto3.Session, names: LocalNames, endpoint: str | None = None) -> None:

@@ -3,14 +3,17 @@
 moto (S3, DynamoDB, SQS, KMS) on 127.0.0.1:$PIXELPORT_MOTO_PORT (5000; customers' buckets can be made
 there too), the template's resources created in it, a gateway on
 127.0.0.1:$PORT turning HTTP into API Gateway proxy events for the real handlers, S3 events
-reaching the processor through moto's S3->SQS notifications, the template's schedules (the
-sweeper) played on their period, and /tmp/... served from the results bucket in place of CloudFront.
+reaching the processor through moto's S3->SQS notifications, Lambda's Invoke API (InvocationType
+Event, for the sync routes' direct invocations) on a loopback port of its own, the template's
+schedules (the sweeper) played on their period, and /tmp/... served from the results bucket in place
+of CloudFront.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import re
 import signal
@@ -48,8 +51,16 @@ from local.cloudfront import expired, response_headers
 from local.console import Console, open_console
 from local.events import AsyncInvoker, SqsPoller
 from local.keys import LocalKeyError, local_rate_limits, register_local_key
-from local.moto_server import LocalMotoServer
-from local.resources import REGION, LocalNames, create_resources, s3_event_queue
+from local.lambda_api import LambdaInvokeServer
+from local.moto_server import LocalMotoServer, send_in_process
+from local.resources import (
+    ACCOUNT,
+    REGION,
+    LocalNames,
+    async_invocation_queue,
+    create_resources,
+    s3_event_queue,
+)
 from local.runtime import FunctionError, FunctionRuntime
 from local.schedule import ScheduleError, Scheduler, override_from, schedules
 from local.template import Template
@@ -104,6 +115,8 @@ class Stack:
         self.runtimes: dict[str, FunctionRuntime] = {}
         self.threads: list[threading.Thread] = []
         self.results_headers = self._results_headers()
+        self.async_queues: dict[str, str] = {}  # function -> its direct asynchronous invocations' queue
+        self._async_lock = threading.Lock()
 
     # -- start -----------------------------------------------------------------------------------
     def start(self) -> None:
@@ -129,7 +142,10 @@ class Stack:
         register_local_key(self.dynamodb, self.names.table("AccountsTable"), self.api_key, rate_limits)
 
         resolver = self.names.resolver(self.endpoint)
+        self.resolver = resolver
         functions = self.template.functions()
+        self.lambda_api = LambdaInvokeServer(frozenset(functions), self.invoke_async, self.console.detail)
+        self.lambda_api.start()
         for name, spec in functions.items():
             env = {k: str(resolver.resolve(v)) for k, v in spec.environment.items()}
             # CloudFront's https:// is played by this gateway over plain http.
@@ -137,6 +153,7 @@ class Stack:
             env.update(
                 FAKE_CREDENTIALS,
                 AWS_ENDPOINT_URL=self.endpoint,
+                AWS_ENDPOINT_URL_LAMBDA=self.lambda_api.endpoint,
                 AWS_DEFAULT_REGION=REGION,
                 AWS_REGION=REGION,
                 POWERTOOLS_TRACE_DISABLED="true",
@@ -170,26 +187,7 @@ class Stack:
             for event_id, event in spec.events.items():
                 if event["Type"] == "S3":
                     url = self.sqs.get_queue_url(QueueName=s3_event_queue(name, event_id))["QueueUrl"]
-                    self.sqs.set_queue_attributes(
-                        QueueUrl=url, Attributes={"VisibilityTimeout": str(int(spec.timeout) + 30)}
-                    )
-                    destination = spec.event_invoke_config.get("DestinationConfig", {}).get("OnFailure", {})
-                    on_failure = None
-                    if destination.get("Type") == "SQS":
-                        queue_name = str(resolver.resolve(destination["Destination"])).rsplit(":", 1)[-1]
-                        on_failure = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
-                    pump: AsyncInvoker | SqsPoller = AsyncInvoker(
-                        f"{name}-{event_id}",
-                        self.sqs,
-                        url,
-                        runtime,
-                        self.stop_event,
-                        max_retries=int(spec.event_invoke_config.get("MaximumRetryAttempts", 2)),
-                        on_failure_queue_url=on_failure,
-                        retry_delay=self.retry_delay,
-                        concurrency=CONCURRENCY.get(name, 1),
-                        on_result=functools.partial(self.console.task_outcomes, name),
-                    )
+                    pump: AsyncInvoker | SqsPoller = self._async_invoker(name, f"{name}-{event_id}", url)
                 elif event["Type"] == "SQS":
                     arn = str(resolver.resolve(event["Properties"]["Queue"]))
                     url = self.sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"]
@@ -212,6 +210,45 @@ class Stack:
             scheduler.start()
             self.threads.append(scheduler.thread)
 
+    def _async_invoker(self, function: str, label: str, queue_url: str) -> AsyncInvoker:
+        """Asynchronous invocations queued in `queue_url`, run as Lambda runs them: the function's
+        EventInvokeConfig (retries, on-failure destination), its concurrency."""
+        spec = self.template.functions()[function]
+        self.sqs.set_queue_attributes(
+            QueueUrl=queue_url, Attributes={"VisibilityTimeout": str(int(spec.timeout) + 30)}
+        )
+        destination = spec.event_invoke_config.get("DestinationConfig", {}).get("OnFailure", {})
+        on_failure = None
+        if destination.get("Type") == "SQS":
+            queue_name = str(self.resolver.resolve(destination["Destination"])).rsplit(":", 1)[-1]
+            on_failure = self.sqs.get_queue_url(QueueName=queue_name)["QueueUrl"]
+        return AsyncInvoker(
+            label,
+            self.sqs,
+            queue_url,
+            self.runtimes[function],
+            self.stop_event,
+            max_retries=int(spec.event_invoke_config.get("MaximumRetryAttempts", 2)),
+            on_failure_queue_url=on_failure,
+            retry_delay=self.retry_delay,
+            concurrency=CONCURRENCY.get(function, 1),
+            on_result=functools.partial(self.console.task_outcomes, function),
+        )
+
+    def invoke_async(self, function: str, event: Any) -> None:
+        """Lambda's Invoke with InvocationType Event (local/lambda_api.py): queued for the function's
+        asynchronous invoker, started with the first such invocation. Sent in process, as moto's S3
+        notifications are: an HTTP round trip to moto from this busy process cost tens of ms."""
+        queue = async_invocation_queue(function)
+        with self._async_lock:
+            if function not in self.async_queues:
+                url = self.sqs.create_queue(QueueName=queue)["QueueUrl"]
+                invoker = self._async_invoker(function, f"{function}-Invoke", url)
+                invoker.start()
+                self.threads.append(invoker.thread)
+                self.async_queues[function] = url
+        send_in_process(ACCOUNT, REGION, queue, json.dumps(event))
+
     def _results_bucket(self) -> str:
         """The bucket behind the CloudFront distribution: the origin's RegionalDomainName."""
         for dist in self.template.of_type("AWS::CloudFront::Distribution").values():
@@ -232,6 +269,8 @@ class Stack:
         if hasattr(self, "server"):
             self.server.shutdown()
             self.server.server_close()
+        if hasattr(self, "lambda_api"):
+            self.lambda_api.stop()
         for runtime in self.runtimes.values():
             runtime.close()
         for thread in self.threads:
@@ -465,7 +504,10 @@ def main() -> int:
         "  Ctrl-C stops everything.",
         flush=True,
     )
-    stopping.wait()
+    # With a timeout: Python runs a signal's handler in the main thread, and a SIGINT that the kernel
+    # hands to another thread may not wake a wait without one (a Ctrl-C once went unheeded under load).
+    while not stopping.wait(0.5):
+        pass
     print("pixelport: stopping", flush=True)
     stack.stop()
     return 0

@@ -51,6 +51,7 @@ from pixelport.errors import (
     PixelportError,
     ValidationFailed,
 )
+from pixelport.handover import ProcessorInvoker
 from pixelport.observability import count_failure
 from pixelport.playground_page import playground_page
 from pixelport.ratelimit import RateCounter
@@ -87,6 +88,7 @@ def service() -> EditService:
         s3=aws.s3(),
         ingest_bucket=settings.ingest_bucket(),
         storages=deployed_registry(),
+        invoke_processor=ProcessorInvoker(aws.lambda_(), settings.processor_function()),
     )
 
 

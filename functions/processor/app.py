@@ -1,5 +1,6 @@
-"""ProcessorFunction: S3 ObjectCreated events on the ingest bucket, and BatchItemsQueue messages (one
-image of a batch each) -> the core pipeline."""
+"""ProcessorFunction: S3 ObjectCreated events on the ingest bucket, direct invocations by the sync
+routes (pixelport/handover.py), and BatchItemsQueue messages (one image of a batch each) -> the core
+pipeline."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pixelport import aws, settings
 from pixelport.batch_items import ItemMessage, handle_items
 from pixelport.ended import deployed_store
+from pixelport.handover import staged_input_of
 from pixelport.observability import count_failure, record_processed
 from pixelport.processing import Outcome, Processor
 from pixelport.storage.registry import deployed_registry
@@ -60,6 +62,11 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         ]
         failures = handle_items(processor(), aws.sqs(), messages, record)
         return {"batchItemFailures": [{"itemIdentifier": m} for m in failures]}
+    if (staged := staged_input_of(event)) is not None:
+        metrics.add_metric(name="DirectInputEvents", unit=MetricUnit.Count, value=1)
+        outcome = processor().handle(*staged)
+        record(outcome)
+        return {"handled": [{"task_id": outcome.task_id, "status": outcome.status}]}
     s3_event = S3Event(event)
     metrics.add_metric(name="StagedInputEvents", unit=MetricUnit.Count, value=len(list(s3_event.records)))
     handled = []

@@ -9,6 +9,7 @@ import subprocess
 import time
 from pathlib import Path
 
+import boto3
 import pytest
 from PIL import Image
 
@@ -19,6 +20,7 @@ from tests.e2e.readme import run_readme_block
 from tests.support.http_server import LocalHTTPServer
 
 pytestmark = pytest.mark.e2e
+INGEST_BUCKET = "pixelport-local-ingestbucket"  # local/resources.py's name for IngestBucket
 
 
 def jpeg(size: tuple[int, int]) -> bytes:
@@ -47,6 +49,29 @@ def test_edit_answers_200_and_the_tmp_url_serves_a_jpeg_of_the_input_size(
     assert tmp_url.startswith(f"{stack.base_url}/tmp/") and tmp_url.endswith("/burger.jpg")
     with Image.open(io.BytesIO(fetch(tmp_url))) as result:
         assert (result.format, result.size) == ("JPEG", (320, 200))
+
+
+def test_a_sync_edit_reaches_the_processor_by_a_direct_invocation_not_by_s3(
+    stack: RunningStack, image_server: LocalHTTPServer
+) -> None:
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=stack.moto_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+    )
+
+    def staged(prefix: str) -> set[str]:
+        pages = s3.get_paginator("list_objects_v2").paginate(Bucket=INGEST_BUCKET, Prefix=prefix)
+        return {o["Key"] for page in pages for o in page.get("Contents", [])}
+
+    direct, inputs = staged("direct/"), staged("inputs/")
+    image_server.add("/direct.png", body=_png((40, 30)))
+    answer = edit(stack.base_url, {"input": image_server.url("/direct.png"), "operations": {}})
+    assert answer.status == 200, answer.body
+    # Staged where no S3 notification looks, so the processor ran because the API invoked it.
+    assert len(staged("direct/") - direct) == 1 and staged("inputs/") == inputs
 
 
 def _png(size: tuple[int, int]) -> bytes:

@@ -55,13 +55,19 @@ def test_make_run_prints_a_line_per_request_and_task_and_stops_without_a_traceba
         assert statuses == [200] * 9 + [400]
         task_ids = [answer.json()["data"]["id"] for answer in accepted]
         # The processor's outcome is printed as its invocation ends, just after the task is DONE; a
-        # request's line just after its answer is sent, so the last one may still be on its way.
+        # request's line just after its answer is sent, and a function's metrics as its handler
+        # returns, from its own process: the last of each may still be on its way.
         deadline = time.monotonic() + 60
 
         def all_printed() -> bool:
             output = "".join(running.output)
             lines = sum(1 for line in output.splitlines() if REQUEST_LINE.match(line))
-            return lines >= len(statuses) and all(f"task {task} done" in output for task in task_ids)
+            logged = log_file.read_text() if log_file.exists() else ""
+            return (
+                lines >= len(statuses)
+                and all(f"task {task} done" in output for task in task_ids)
+                and "CloudWatchMetrics" in logged
+            )
 
         while not all_printed():
             assert time.monotonic() < deadline, "".join(running.output)

@@ -1,4 +1,5 @@
-"""S3 notifications delivered to a handler while a test calls the API, as the local stack does."""
+"""S3 notifications and direct asynchronous invocations delivered to a handler while a test calls the
+API, as the local stack does."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import boto3
 import pytest
 
 from functions.processor import app as processor
+from local.lambda_api import LambdaInvokeServer
 from local.resources import LocalNames, s3_event_queue
 from local.template import Template
 from tests.support.lambdas import invoke
@@ -53,9 +55,53 @@ def delivering_s3_notifications(deliver: Callable[[dict[str, Any]], Any]) -> Ite
         thread.join(timeout=5)
 
 
+@contextlib.contextmanager
+def serving_direct_invocations(
+    deliver: Callable[[dict[str, Any]], Any], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[dict[str, Any]]]:
+    """make run's Lambda Invoke API (local/lambda_api.py) on loopback for the handlers' Lambda client:
+    each Event invocation of ProcessorFunction is handed to `deliver` on a thread of its own, as Lambda
+    runs it; yields the events, in the order they were invoked."""
+    from pixelport import aws as aws_clients
+
+    invoked: list[dict[str, Any]] = []
+    threads: list[threading.Thread] = []
+
+    def enqueue(function: str, event: Any) -> None:
+        assert function == "ProcessorFunction", function
+        invoked.append(event)
+        thread = threading.Thread(target=deliver, args=(event,), daemon=True)
+        threads.append(thread)
+        thread.start()
+
+    server = LambdaInvokeServer(frozenset({"ProcessorFunction"}), enqueue, lambda line: None)
+    server.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.endpoint)
+    aws_clients.lambda_.cache_clear()
+    try:
+        yield invoked
+    finally:
+        server.stop()
+        for thread in threads:
+            thread.join(timeout=30)
+        aws_clients.lambda_.cache_clear()
+
+
 @pytest.fixture
-def s3_notifications(aws: LocalNames) -> Iterator[Callable[[], int]]:
-    """Delivers moto's S3->SQS notifications to the processor handler; answers how many were."""
+def direct_invocations(aws: LocalNames, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
+    """The processor handler invoked directly by the sync routes (InvocationType Event); the events."""
+    with serving_direct_invocations(
+        lambda event: invoke(processor.lambda_handler, event, timeout=300), monkeypatch
+    ) as invoked:
+        yield invoked
+
+
+@pytest.fixture
+def s3_notifications(
+    aws: LocalNames, direct_invocations: list[dict[str, Any]]
+) -> Iterator[Callable[[], int]]:
+    """Delivers moto's S3->SQS notifications to the processor handler, and the sync routes' direct
+    invocations as `direct_invocations` does; answers how many S3 notifications were delivered."""
     with delivering_s3_notifications(
         lambda event: invoke(processor.lambda_handler, event, timeout=300)
     ) as count:

@@ -147,15 +147,15 @@ def test_an_unexpected_failure_is_retried_then_settled_as_error_by_the_failure_d
     assert "processing failed on every attempt (3)" in data["errors"][0]["error"]
 
 
-def test_sync_edit_answers_200_once_the_s3_notification_reached_the_processor(
-    images: LocalHTTPServer, s3_notifications: Callable[[], int]
+def test_sync_edit_answers_200_once_the_processor_invoked_directly_ended_it(
+    images: LocalHTTPServer, s3_notifications: Callable[[], int], direct_invocations: list[dict[str, Any]]
 ) -> None:
     body = {"input": images.url("/cat.png"), "operations": {}, "output": {"format": "png"}}
     response = call_api(api_event(body))
     assert response["statusCode"] == 200, response["body"]
     data = response_json(response)["data"]
     assert data["output"]["format"] == "PNG" and data["output"]["tmp_url"].endswith("/cat.png")
-    assert s3_notifications() == 1
+    assert len(direct_invocations) == 1 and s3_notifications() == 0
 
 
 def test_sync_edit_of_a_corrupt_image_answers_400_with_the_processors_error(

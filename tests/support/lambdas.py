@@ -142,6 +142,7 @@ def reset_handler_caches() -> None:
     aws.dynamodb.cache_clear()
     aws.kms.cache_clear()
     aws.sqs.cache_clear()
+    aws.lambda_.cache_clear()
     import sys
 
     from pixelport import ended

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sqs import SQSClient
 
+    from pixelport.handover import LambdaClient
     from pixelport.storage.sealing import KmsClient
 
 _CONFIG = Config(
@@ -41,3 +42,10 @@ def kms() -> KmsClient:
 @cache
 def sqs() -> SQSClient:
     return boto3.client("sqs", config=_CONFIG)
+
+
+@cache
+def lambda_() -> LambdaClient:
+    # An Event invocation is queued in milliseconds; a sync route falls back to S3 rather than wait.
+    config = _CONFIG.merge(Config(read_timeout=5))
+    return cast("LambdaClient", boto3.client("lambda", config=config))

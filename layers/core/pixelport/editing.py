@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools import Logger
 from pydantic import ValidationError
 
 from pixelport import tasks
@@ -45,6 +46,26 @@ from pixelport.uploads import Upload
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+logger = Logger(child=True)
+
+# The sync routes' wait (SPEC 2.1): the task is read every POLL_FIRST_SECONDS while most edits end,
+# then at intervals growing by POLL_GROWTH up to POLL_MAX_SECONDS. Within the 25 s sync window
+# that is at most about 100 consistent reads of one item (poll_delays's bound, tested).
+POLL_FIRST_SECONDS = 0.025
+POLL_TIGHT_SECONDS = 1.0
+POLL_GROWTH = 1.5
+POLL_MAX_SECONDS = 0.5
+
+
+def poll_delays() -> Iterator[float]:
+    """The pauses between reads of a task a sync route waits for."""
+    for _ in range(round(POLL_TIGHT_SECONDS / POLL_FIRST_SECONDS)):
+        yield POLL_FIRST_SECONDS
+    delay = POLL_FIRST_SECONDS
+    while True:
+        delay = min(delay * POLL_GROWTH, POLL_MAX_SECONDS)
+        yield delay
 
 
 def parse_body(body: str | bytes | None) -> Any:
@@ -140,6 +161,8 @@ class EditService:
     ingest_bucket: str
     fetcher: Callable[[str], Fetched] | None = None
     storages: StorageRegistry | None = None  # None: no storage is connected
+    # Invokes the processor for a staged input (handover.ProcessorInvoker); None: the S3 notification.
+    invoke_processor: Callable[[str, str], None] | None = None
 
     def _fetch(self, url: str) -> Fetched:
         if self.fetcher is not None:
@@ -175,7 +198,7 @@ class EditService:
         task = self.store.create(
             account=account, request=body, source_name=fetched.name, request_id=request_id
         )
-        self._stage(task, input_key(task.id), fetched.data, media_type(fetched.data))
+        self._hand_over(task, fetched.data)
         return task
 
     def accept(
@@ -210,7 +233,7 @@ class EditService:
         task = self.store.create(
             account=account, request=upload.data, source_name=upload.filename, request_id=request_id
         )
-        self._stage(task, input_key(task.id), upload.file, media_type(upload.file))
+        self._hand_over(task, upload.file)
         return task
 
     def open_upload(self, body: Any, *, account: str, request_id: str = "") -> tuple[Task, UploadSlot]:
@@ -236,12 +259,30 @@ class EditService:
             self.store.fail_unfinished(task.id, PixelportError(INTERNAL, "the input could not be staged"))
             raise
 
+    def _hand_over(self, task: Task, data: bytes) -> None:
+        """A sync route's input to the processor: staged under direct/ and the processor invoked;
+        if Lambda does not take the invocation, staged under inputs/, whose S3 notification invokes
+        it (an invocation Lambda did take after all is harmless: the task is claimed once)."""
+        content_type = media_type(data)
+        if self.invoke_processor is None:
+            self._stage(task, input_key(task.id), data, content_type)
+            return
+        key = staged_key(Staged.DIRECT, task.id)
+        self._stage(task, key, data, content_type)
+        try:
+            self.invoke_processor(self.ingest_bucket, key)
+        except Exception as exc:
+            logger.warning(
+                "invoking the processor failed; handing the input over through S3",
+                extra={"task_id": task.id, "reason": f"{type(exc).__name__}: {exc}"},
+            )
+            self._stage(task, input_key(task.id), data, content_type)
+
     def wait(self, task: Task, *, deadline: float) -> Task:
         """Poll the task until it ends or the deadline passes; answers the latest state."""
-        delay = 0.05
+        delays = poll_delays()
         while not task.finished and time.monotonic() < deadline:
-            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
-            delay = min(delay * 1.5, 0.5)
+            time.sleep(min(next(delays), max(0.0, deadline - time.monotonic())))
             task = self.store.get(task.id) or task
         return task
 

@@ -8,6 +8,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from pixelport.errors import PROCESSING_FAILED, PixelportError
+from pixelport.handover import staged_input_of
 from pixelport.staging import task_id_from_key
 from pixelport.tasks import TaskStore
 
@@ -37,7 +38,8 @@ def exhausted_error(attempts: int, request_id: str) -> PixelportError:
 def settle_exhausted(
     store: TaskStore, destination_record: Mapping[str, Any], *, receive_count: int = 1
 ) -> list[str]:
-    """Mark the task of every S3 record in the failed invocation ERROR; answers the codes set."""
+    """Mark the task of every staged input in the failed invocation (its S3 records, or the direct
+    event of a sync route) ERROR; answers the codes set."""
     context = destination_record.get("requestContext", {})
     attempts = int(context.get("approximateInvokeCount", 0))
     request_id = str(context.get("requestId", "unknown"))
@@ -46,8 +48,8 @@ def settle_exhausted(
         extra={"condition": context.get("condition"), "response": destination_record.get("responsePayload")},
     )
     codes = []
-    for record in destination_record.get("requestPayload", {}).get("Records", []):
-        task_id = task_id_from_key(record.get("s3", {}).get("object", {}).get("key", ""))
+    for key in _staged_keys(destination_record.get("requestPayload", {})):
+        task_id = task_id_from_key(key)
         if task_id is None:
             continue
         error = exhausted_error(attempts, request_id)
@@ -60,6 +62,13 @@ def settle_exhausted(
                 raise LeaseStillHeld(f"task {task_id} is still leased")
             logger.info("task still held by a live invocation", extra={"task_id": task_id})
     return codes
+
+
+def _staged_keys(payload: Mapping[str, Any]) -> list[str]:
+    """The ingest keys an invocation was about: a direct event's one, or its S3 records'."""
+    if (staged := staged_input_of(payload)) is not None:
+        return [staged[1]]
+    return [record.get("s3", {}).get("object", {}).get("key", "") for record in payload.get("Records", [])]
 
 
 def settle_dead_batch_item(store: TaskStore, message: Mapping[str, Any]) -> list[str]:

@@ -27,6 +27,11 @@ def ingest_bucket() -> str:
     return _required("INGEST_BUCKET")
 
 
+def processor_function() -> str:
+    """The processor's function name: the sync routes invoke it directly (handover.py)."""
+    return _required("PROCESSOR_FUNCTION")
+
+
 def results_bucket() -> str:
     return _required("RESULTS_BUCKET")
 

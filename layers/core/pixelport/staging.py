@@ -1,7 +1,10 @@
-"""The ingest bucket's keys: how a task's input reaches the processor. Every one of them triggers it
+"""The ingest bucket's keys: how a task's input reaches the processor. All but `direct/` trigger it
 (template.yaml: one S3 notification per prefix).
 
-- `inputs/<task id>`: bytes the API fetched or received (the sync route, the multipart upload).
+- `direct/<task id>`: bytes a sync route (edit, multipart upload) fetched or received; the API invokes
+  the processor itself (handover.py), so no S3 notification names this prefix.
+- `inputs/<task id>`: the same bytes when that invocation could not be made (or no function name is
+  configured): the S3 notification hands them over instead.
 - `requests/<task id>`: an empty object asking the processor to fetch the task's input URL itself
   (the async route, which answers before any fetch).
 - `uploads/<task id>`: bytes the client uploaded with a presigned POST.
@@ -16,13 +19,14 @@ from urllib.parse import unquote_plus
 
 
 class Staged(StrEnum):
+    DIRECT = "direct"
     INPUT = "inputs"
     REQUEST = "requests"
     UPLOAD = "uploads"
 
 
 INPUTS_PREFIX = f"{Staged.INPUT}/"
-_KEY = re.compile(r"^(inputs|requests|uploads)/([0-9]{1,20})$")
+_KEY = re.compile(r"^(direct|inputs|requests|uploads)/([0-9]{1,20})$")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,79 @@
+"""make run's Lambda Invoke API, spoken to by boto3's own Lambda client as the functions speak to it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from local.lambda_api import LambdaInvokeServer, function_name
+
+
+@pytest.fixture
+def server() -> Iterator[tuple[LambdaInvokeServer, list[tuple[str, Any]]]]:
+    queued: list[tuple[str, Any]] = []
+    running = LambdaInvokeServer(
+        frozenset({"ProcessorFunction"}), lambda name, event: queued.append((name, event)), lambda _: None
+    )
+    running.start()
+    yield running, queued
+    running.stop()
+
+
+def client(endpoint: str) -> Any:
+    return boto3.client(
+        "lambda",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",
+        config=Config(retries={"max_attempts": 1}),
+    )
+
+
+def test_an_event_invocation_is_queued_and_answered_202(
+    server: tuple[LambdaInvokeServer, list[tuple[str, Any]]],
+) -> None:
+    running, queued = server
+    answer = client(running.endpoint).invoke(
+        FunctionName="ProcessorFunction", InvocationType="Event", Payload=json.dumps({"a": 1}).encode()
+    )
+    assert answer["StatusCode"] == 202
+    assert queued == [("ProcessorFunction", {"a": 1})]
+
+
+def test_an_unknown_function_is_resource_not_found_and_nothing_is_queued(
+    server: tuple[LambdaInvokeServer, list[tuple[str, Any]]],
+) -> None:
+    running, queued = server
+    lambda_client = client(running.endpoint)
+    with pytest.raises(lambda_client.exceptions.ResourceNotFoundException):
+        lambda_client.invoke(FunctionName="NoSuchFunction", InvocationType="Event", Payload=b"{}")
+    assert queued == []
+
+
+def test_a_request_response_invocation_is_refused_not_played_as_an_event(
+    server: tuple[LambdaInvokeServer, list[tuple[str, Any]]],
+) -> None:
+    running, queued = server
+    lambda_client = client(running.endpoint)
+    with pytest.raises(lambda_client.exceptions.InvalidParameterValueException):
+        lambda_client.invoke(FunctionName="ProcessorFunction", Payload=b"{}")
+    assert queued == []
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "ProcessorFunction",
+        "arn:aws:lambda:us-east-1:123456789012:function:ProcessorFunction",
+        "arn:aws:lambda:us-east-1:123456789012:function:ProcessorFunction:$LATEST",
+        "123456789012:function:ProcessorFunction",
+    ],
+)
+def test_a_function_is_named_by_its_name_or_arn(given: str) -> None:
+    assert function_name(given) == "ProcessorFunction"
