@@ -300,7 +300,8 @@ def edit_batch_result(task_id: str) -> Response[str]:
     children, after = batches().page(batch, after=int(after_text))
     url = batch_url(batch.id)
     next_url = f"{url}?after={after}" if after is not None else None
-    return json_response(200, {"data": batch_payload(batch, children, url, next_url)})
+    page = batch_payload(batch, children, url, next_url, first_page=after_text == "-1")
+    return json_response(200, {"data": page})
 
 
 @app.put(
