@@ -99,7 +99,7 @@ class Task:
     kind: str = "task"  # "task", or "batch" (a batch's own record; its images are child tasks)
     batch_id: int | None = None  # a child task: its batch
     batch_seq: int | None = None  # a child task: its place in the batch (the order of GET's pages)
-    notify: bool = False  # the account's webhook hears when it ends (async tasks and batches)
+    notify: bool = False  # the account's webhook hears when it ends (every task an edit route made, batches)
     result_url: str = ""  # the GET of this task as the client reached the API (the webhook's payload)
     # A batch's progress: children created and not ended, ended DONE, ended ERROR; listing finished.
     pending: int = 0
