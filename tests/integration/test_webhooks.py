@@ -11,7 +11,7 @@ import pytest
 
 from local.resources import LocalNames
 from tests.support.lambdas import api_event, call_api, invoke, response_json
-from tests.support.queues import queued, sqs_record
+from tests.support.queues import deliver_once, queued, sqs_record
 from tests.support.webhook_receiver import WebhookReceiver, valid
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -219,3 +219,38 @@ def test_a_task_of_the_sync_route_is_posted_when_it_ends_as_every_task_is(aws: L
         assert deliver_webhooks(aws) == []
     _, payload = only_delivery(receiver)
     assert payload["result"]["output_object"] == response_json(response)["data"]["output"]
+
+
+@pytest.mark.usefixtures("allow_loopback")
+def test_a_retried_delivery_carries_the_same_delivery_id_and_another_event_another(
+    aws: LocalNames, set_limits: Any
+) -> None:
+    import time
+
+    from functions.webhook import app as webhook_function
+    from tests.support.customer_s3 import png_bytes
+    from tests.support.http_server import LocalHTTPServer
+    from tests.support.lambdas import process
+
+    with LocalHTTPServer() as images, WebhookReceiver(SECRET, fail_first=1) as receiver:
+        images.add("/a.png", body=png_bytes())
+        webhook("PUT", {"url": receiver.url, "secret": SECRET})
+        ids = []
+        for _ in range(2):
+            accepted = call_api(
+                api_event({"input": images.url("/a.png"), "operations": {}}, path="/v1/image/edit/async")
+            )
+            ids.append(response_json(accepted)["data"]["id"])
+        set_limits(webhook_retry_base_seconds=1)
+        process(aws, ids[0])
+        # As Lambda's poller: a message is deleted once delivered, kept (hidden) while refused.
+        assert deliver_once(aws, "WebhookQueue", webhook_function.lambda_handler) == 1  # refused
+        time.sleep(1.2)  # the backoff
+        assert deliver_once(aws, "WebhookQueue", webhook_function.lambda_handler) == 1  # taken
+        process(aws, ids[1])
+        assert deliver_once(aws, "WebhookQueue", webhook_function.lambda_handler) == 1
+        assert queued(aws, "WebhookQueue") == []
+    (first, retried, other) = receiver.delivery_ids
+    assert first[1] == retried[1] == ids[0] and other[1] == ids[1]
+    assert first[0] == retried[0] and first[0] != other[0]
+    assert all(len(delivery) == 36 for delivery, _ in receiver.delivery_ids)  # a UUID
