@@ -219,8 +219,9 @@ class AsyncInvoker(_Pump):
 
 class SqsPoller(_Pump):
     """An SQS event source mapping: batches of up to BatchSize, invoked in parallel up to the
-    function's concurrency (Lambda's pollers scale out with the queue), honouring
-    ReportBatchItemFailures; a failed invocation's messages come back after their visibility timeout."""
+    function's concurrency (Lambda's pollers scale out with the queue); a failed invocation's messages
+    come back after their visibility timeout. A partial response (batchItemFailures) is honoured only
+    when the mapping says ReportBatchItemFailures: without it Lambda ignores it and deletes the batch."""
 
     def __init__(
         self,
@@ -233,10 +234,12 @@ class SqsPoller(_Pump):
         *,
         batch_size: int,
         concurrency: int = 1,
+        report_failures: bool = False,
     ):
         super().__init__(name, sqs, queue_url, runtime, stop, concurrency)
         self.queue_arn = queue_arn
         self.batch_size = batch_size
+        self.report_failures = report_failures
 
     def _batch_size(self) -> int:
         return min(self.batch_size, 10)
@@ -276,7 +279,8 @@ class SqsPoller(_Pump):
                 log(f"{self.name}: batch of {len(messages)} failed ({exc}); it comes back when visible")
             self.stop.wait(0.5)
             return
-        failed = {f["itemIdentifier"] for f in (answer or {}).get("batchItemFailures", [])}
+        reported = (answer or {}).get("batchItemFailures", []) if self.report_failures else []
+        failed = {f["itemIdentifier"] for f in reported}
         for m in messages:
             if m["MessageId"] not in failed:
                 self._delete_message(m)

@@ -200,6 +200,8 @@ class Stack:
                         self.stop_event,
                         batch_size=int(event["Properties"].get("BatchSize", 10)),
                         concurrency=CONCURRENCY.get(name, 1),
+                        report_failures="ReportBatchItemFailures"
+                        in event["Properties"].get("FunctionResponseTypes", []),
                     )
                 else:
                     continue

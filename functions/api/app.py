@@ -190,7 +190,9 @@ def finished_response(task: Task) -> Response[str]:
 @tracer.capture_method
 def edit() -> Response[str]:
     started = time.monotonic()
-    task = service().submit(parse_body(app.current_event.body), account=account(), request_id=request_id())
+    task = service().submit(
+        parse_body(app.current_event.body), account=account(), request_id=request_id(), result_url=result_url
+    )
     return finished_response(wait_for(task, started))
 
 
@@ -222,7 +224,7 @@ def edit_upload() -> Response[str]:
     except ValueError:
         raise PixelportError(BODY_NOT_JSON, "the request body is not valid base64") from None
     upload = read_upload(body, event.headers.get("Content-Type"))
-    task = service().submit_upload(upload, account=account(), request_id=request_id())
+    task = service().submit_upload(upload, account=account(), request_id=request_id(), result_url=result_url)
     return finished_response(wait_for(task, started))
 
 
@@ -236,7 +238,9 @@ def edit_upload() -> Response[str]:
 @tracer.capture_method
 def edit_upload_url() -> Response[str]:
     body = parse_body(app.current_event.body)
-    task, slot = service().open_upload(body, account=account(), request_id=request_id())
+    task, slot = service().open_upload(
+        body, account=account(), request_id=request_id(), result_url=result_url
+    )
     return json_response(
         200, {"data": {**async_payload(task, result_url(task.id)), "upload": slot.payload()}}
     )
@@ -307,12 +311,13 @@ def edit_batch_result(task_id: TaskId) -> Response[str]:
     children, after = batches().page(batch, after=int(after_text))
     url = batch_url(batch.id)
     next_url = f"{url}?after={after}" if after is not None else None
-    return json_response(200, {"data": batch_payload(batch, children, url, next_url)})
+    page = batch_payload(batch, children, url, next_url, first_page=after_text == "-1")
+    return json_response(200, {"data": page})
 
 
 @app.put(
     "/v1/account/webhook",
-    summary="Set the account's webhook: ended async tasks and batches are POSTed to it, signed",
+    summary="Set the account's webhook: ended tasks and batches are POSTed to it, signed",
     responses=answers(WebhookAnswer, "the webhook (never its secret)", errors=(400, 413, 422)),
     tags=["account"],
 )

@@ -1,5 +1,6 @@
 """FailedEventsFunction: processor events that ran out of retries (the on-failure destination's SQS
-queue) mark their task ERROR, so no task is left ACCEPTED or PROCESSING for ever."""
+queue) mark their task ERROR, and batch images and listings that did (the batch queues' dead letters)
+end theirs, so no task or batch is left ACCEPTED or PROCESSING for ever."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from pixelport import aws, settings
+from pixelport.batches import resend_unsent
 from pixelport.ended import deployed_store
-from pixelport.failures import settle_dead_batch_item, settle_exhausted
+from pixelport.failures import settle_dead_batch_item, settle_dead_batch_listing, settle_exhausted
 from pixelport.observability import count_failure
-from pixelport.tasks import TaskStore
+from pixelport.tasks import Task, TaskStore
 
 logger = Logger()
 tracer = Tracer()
@@ -30,16 +33,23 @@ def store() -> TaskStore:
     return deployed_store()
 
 
+def requeue(batch: Task) -> None:
+    """A listed page whose messages were never sent: its images still belong to the batch."""
+    resend_unsent(store(), aws.sqs(), settings.batch_items_queue_url(), batch)
+
+
 def settle(record: SQSRecord) -> None:
     # Lambda hands SQS's own attribute names through (ApproximateReceiveCount), not camelCase ones.
     receives = int(record.attributes.get("ApproximateReceiveCount") or 1)
     body = json.loads(record.body)
-    # Two sources: Lambda's on-failure records of S3 events, and the batch items' dead-letter queue.
-    settled = (
-        settle_dead_batch_item(store(), body)
-        if "task_id" in body
-        else settle_exhausted(store(), body, receive_count=receives)
-    )
+    # Three sources: Lambda's on-failure records of S3 events, and the dead-letter queues of batch
+    # images ({"task_id": ...}) and of batch listings ({"batch_id": ...}).
+    if "task_id" in body:
+        settled = settle_dead_batch_item(store(), body)
+    elif "batch_id" in body:
+        settled = settle_dead_batch_listing(store(), body, requeue)
+    else:
+        settled = settle_exhausted(store(), body, receive_count=receives)
     for code in settled:
         count_failure(code, "retries-exhausted")
 

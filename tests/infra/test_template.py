@@ -314,6 +314,8 @@ def test_the_dead_letter_queue_and_the_sweeper_raise_alarms(template: Template) 
     for metric in ("Errors", "Throttles", "AsyncEventsDropped"):
         assert ("AWS/Lambda", metric, str({"Ref": "ProcessorFunction"})) in watched
     assert ("AWS/Lambda", "Errors", str({"Ref": "FailedEventsFunction"})) in watched
+    assert ("AWS/Lambda", "Errors", str({"Ref": "BatchFunction"})) in watched
+    assert ("AWS/Lambda", "Errors", str({"Ref": "WebhookFunction"})) in watched
     api = {
         a["Properties"]["MetricName"]: a["Properties"]
         for a in alarms
@@ -383,3 +385,60 @@ def test_the_ingest_bucket_and_the_queues_refuse_plain_http(template: Template) 
 def test_the_failure_queue_outlasts_six_times_its_consumers_timeout(template: Template) -> None:
     queue = template.resources["ProcessorFailuresQueue"]["Properties"]
     assert queue["VisibilityTimeout"] >= 6 * template.functions()["FailedEventsFunction"].timeout
+
+
+POLLER_ACTIONS = {
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+}
+
+
+def test_no_function_has_a_sam_sqs_event_which_would_grant_every_queue_of_the_account(
+    template: Template,
+) -> None:
+    for name, res in template.of_type("AWS::Serverless::Function").items():
+        events = res["Properties"].get("Events", {})
+        assert all(e["Type"] != "SQS" for e in events.values()), name
+
+
+@pytest.mark.parametrize(
+    ("function", "queue", "batch_size"),
+    [
+        ("ProcessorFunction", "BatchItemsQueue", 1),
+        ("BatchFunction", "BatchQueue", 1),
+        ("WebhookFunction", "WebhookQueue", 1),
+        ("FailedEventsFunction", "ProcessorFailuresQueue", 10),
+        ("FailedEventsFunction", "BatchItemsDeadLetterQueue", 10),
+        ("FailedEventsFunction", "BatchDeadLetterQueue", 10),
+    ],
+)
+def test_each_queue_is_polled_by_a_mapping_whose_function_may_consume_that_queue_only(
+    template: Template, function: str, queue: str, batch_size: int
+) -> None:
+    arn = {"Fn::GetAtt": [queue, "Arn"]}
+    (mapping,) = [
+        res["Properties"]
+        for res in template.of_type("AWS::Lambda::EventSourceMapping").values()
+        if res["Properties"]["EventSourceArn"] == arn
+    ]
+    assert mapping["FunctionName"] == {"Ref": function}
+    assert mapping["BatchSize"] == batch_size
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    statements = [
+        st for policy in template.resources[function]["Properties"]["Policies"] for st in policy["Statement"]
+    ]
+    consuming = [st for st in statements if set(st["Action"]) >= POLLER_ACTIONS]
+    assert consuming, f"{function} cannot poll {queue}"
+    for statement in consuming:
+        resources = (
+            statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        )
+        assert all("Fn::GetAtt" in r and r["Fn::GetAtt"][1] == "Arn" for r in resources)
+    assert any(
+        arn in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]) for st in consuming
+    )
+    # make run polls it too (local/template.py reads the mapping as the function's SQS event).
+    events = template.functions()[function].events
+    assert any(e["Type"] == "SQS" and e["Properties"]["Queue"] == arn for e in events.values())

@@ -177,7 +177,7 @@ def test_a_folder_of_subfolders_only_without_recursive_says_so() -> None:
         ({"input": "storage://storage-name/a.png"}, "input"),
         ({"input": "https://example.com/folder/"}, "input"),
         ({"input": {"source": "storage://storage-name/x/", "recursive": 1}}, "input.recursive"),
-        ({"input": ["ftp://example.com/a.png"]}, "input"),
+        ({"input": ["ftp://example.com/a.png"]}, "input.0"),
         (
             {"input": "storage://storage-name/x/", "output": "storage://storage-name/out.png"},
             "output.destination",
@@ -192,6 +192,17 @@ def test_bad_batch_requests_are_422_naming_the_field(body: dict[str, Any], field
     assert status == 422, answer
     assert answer["error_code"] == "9000"
     assert field in answer["error_details"], answer
+
+
+def test_every_invalid_item_of_a_list_is_named_by_its_field_path() -> None:
+    status, answer = post_batch(
+        {"input": ["https://example.com/a.png", "ftp://example.com/b.png", "b.png", 7, "https://x.example/c"]}
+    )
+    assert status == 422, answer
+    assert set(answer["error_details"]) == {"input.1", "input.2", "input.3"}
+    assert "unsupported scheme 'ftp'" in answer["error_details"]["input.1"][0]
+    assert "input.1: unsupported scheme 'ftp'" in answer["error_message"]
+    assert "item " not in answer["error_message"]
 
 
 def test_a_batch_is_not_read_as_an_async_task() -> None:

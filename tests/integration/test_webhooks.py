@@ -11,7 +11,7 @@ import pytest
 
 from local.resources import LocalNames
 from tests.support.lambdas import api_event, call_api, invoke, response_json
-from tests.support.queues import queued, sqs_record
+from tests.support.queues import deliver_once, queued, sqs_record
 from tests.support.webhook_receiver import WebhookReceiver, valid
 
 pytestmark = pytest.mark.usefixtures("aws")
@@ -168,3 +168,89 @@ def test_an_ended_batch_is_posted_with_what_its_get_answers(aws: LocalNames) -> 
         batch_id = body["data"]["id"]
         assert receiver.statuses == {batch_id: "DONE"}
         assert receiver.payloads[batch_id] == get_batch(batch_id)
+
+
+def only_delivery(receiver: WebhookReceiver) -> tuple[int, dict[str, Any]]:
+    (task_id, status), *others = receiver.statuses.items()
+    assert not others and status == "DONE", receiver.statuses
+    return task_id, receiver.payloads[task_id]
+
+
+@pytest.mark.usefixtures("allow_loopback", "s3_notifications")
+def test_a_task_of_the_multipart_upload_route_is_posted_when_it_ends(aws: LocalNames) -> None:
+    from tests.integration.test_upload_route import data_part, file_part, post, upload_event
+
+    with WebhookReceiver(SECRET) as receiver:
+        webhook("PUT", {"url": receiver.url, "secret": SECRET})
+        response = post(upload_event([file_part(name="shot.png"), data_part({"operations": {}})]))
+        assert response["statusCode"] == 200, response["body"]
+        assert deliver_webhooks(aws) == []
+    task_id, payload = only_delivery(receiver)
+    assert payload["result_url"].endswith(f"/v1/image/edit/async/{task_id}")
+    assert payload["result"]["output_object"] == response_json(response)["data"]["output"]
+
+
+@pytest.mark.usefixtures("allow_loopback")
+def test_a_task_of_the_presigned_upload_route_is_posted_when_it_ends(aws: LocalNames) -> None:
+    from tests.integration.test_upload_slots import png, process, slot_for, upload
+
+    image = png()
+    with WebhookReceiver(SECRET) as receiver:
+        webhook("PUT", {"url": receiver.url, "secret": SECRET})
+        slot = slot_for("front.png", len(image))
+        upload(aws, slot, image)
+        process(aws, slot["upload"]["fields"]["key"])
+        assert deliver_webhooks(aws) == []
+    task_id, payload = only_delivery(receiver)
+    assert task_id == slot["id"]
+    assert payload["result_url"] == slot["result_url"]
+
+
+@pytest.mark.usefixtures("allow_loopback", "s3_notifications")
+def test_a_task_of_the_sync_route_is_posted_when_it_ends_as_every_task_is(aws: LocalNames) -> None:
+    from tests.support.customer_s3 import png_bytes
+    from tests.support.http_server import LocalHTTPServer
+
+    with LocalHTTPServer() as images, WebhookReceiver(SECRET) as receiver:
+        images.add("/a.png", body=png_bytes())
+        webhook("PUT", {"url": receiver.url, "secret": SECRET})
+        response = call_api(api_event({"input": images.url("/a.png"), "operations": {}}))
+        assert response["statusCode"] == 200, response["body"]
+        assert deliver_webhooks(aws) == []
+    _, payload = only_delivery(receiver)
+    assert payload["result"]["output_object"] == response_json(response)["data"]["output"]
+
+
+@pytest.mark.usefixtures("allow_loopback")
+def test_a_retried_delivery_carries_the_same_delivery_id_and_another_event_another(
+    aws: LocalNames, set_limits: Any
+) -> None:
+    import time
+
+    from functions.webhook import app as webhook_function
+    from tests.support.customer_s3 import png_bytes
+    from tests.support.http_server import LocalHTTPServer
+    from tests.support.lambdas import process
+
+    with LocalHTTPServer() as images, WebhookReceiver(SECRET, fail_first=1) as receiver:
+        images.add("/a.png", body=png_bytes())
+        webhook("PUT", {"url": receiver.url, "secret": SECRET})
+        ids = []
+        for _ in range(2):
+            accepted = call_api(
+                api_event({"input": images.url("/a.png"), "operations": {}}, path="/v1/image/edit/async")
+            )
+            ids.append(response_json(accepted)["data"]["id"])
+        set_limits(webhook_retry_base_seconds=1)
+        process(aws, ids[0])
+        # As Lambda's poller: a message is deleted once delivered, kept (hidden) while refused.
+        assert deliver_once(aws, "WebhookQueue", webhook_function.lambda_handler) == 1  # refused
+        time.sleep(1.2)  # the backoff
+        assert deliver_once(aws, "WebhookQueue", webhook_function.lambda_handler) == 1  # taken
+        process(aws, ids[1])
+        assert deliver_once(aws, "WebhookQueue", webhook_function.lambda_handler) == 1
+        assert queued(aws, "WebhookQueue") == []
+    (first, retried, other) = receiver.delivery_ids
+    assert first[1] == retried[1] == ids[0] and other[1] == ids[1]
+    assert first[0] == retried[0] and first[0] != other[0]
+    assert all(len(delivery) == 36 for delivery, _ in receiver.delivery_ids)  # a UUID

@@ -32,6 +32,8 @@ class WebhookReceiver:
         self.deliveries = 0
         self.statuses: dict[int, str] = {}
         self.payloads: dict[int, dict[str, Any]] = {}
+        # (X-Pixelport-Delivery, the body's id) of every delivery, refused ones included, in order.
+        self.delivery_ids: list[tuple[str, int]] = []
         self.lock = threading.Lock()
         receiver = self
 
@@ -53,6 +55,8 @@ class WebhookReceiver:
     def _take(self, body: bytes, headers: Any) -> int:
         with self.lock:
             self.deliveries += 1
+            event_id = int(json.loads(body)["data"]["id"])
+            self.delivery_ids.append((headers.get("X-Pixelport-Delivery", ""), event_id))
             if self.refused < self.fail_first:
                 self.refused += 1
                 return 500

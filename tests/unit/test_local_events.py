@@ -180,6 +180,36 @@ def test_the_sqs_poller_logs_a_receive_error_and_goes_on_to_invoke_the_next_batc
     assert "Fake-Queue" in err and "ConnectionError: moto went away" in err
 
 
+class ReportingRuntime(FakeRuntime):
+    """Answers that every message of its batch failed, as a partial response."""
+
+    def invoke(self, event: Any, timeout: float | None = None) -> Any:
+        super().invoke(event, timeout)
+        return {"batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]}
+
+
+@pytest.mark.parametrize(("report_failures", "deleted"), [(True, []), (False, ["r1"])])
+def test_a_partial_response_keeps_its_messages_only_when_the_mapping_reports_failures(
+    stop: threading.Event, report_failures: bool, deleted: list[str]
+) -> None:
+    runtime = ReportingRuntime()
+    sqs = ScriptedSqs([[message(1)]])
+    poller = SqsPoller(
+        "Fake-Queue",
+        cast("SQSClient", sqs),
+        "queue",
+        "arn:aws:sqs:us-east-1:123456789012:q",
+        runtime,
+        stop,
+        batch_size=10,
+        report_failures=report_failures,
+    )
+    poller.start()
+    wait_for(lambda: len(runtime.events) == 1)
+    time.sleep(0.2)  # the poller's answer to the invocation
+    assert sqs.deleted == deleted
+
+
 # -- Lambda's asynchronous invocation, against moto's SQS -------------------------------------------
 
 

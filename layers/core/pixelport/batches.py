@@ -24,7 +24,13 @@ from pixelport.capabilities import unsupported
 from pixelport.contract.batch import BatchRequest, check_batch_request
 from pixelport.contract.references import StorageRef
 from pixelport.editing import StorageLookup, _storage_problems
-from pixelport.errors import BATCH_FOLDER_EMPTY, PixelportError, ValidationFailed, merge_details
+from pixelport.errors import (
+    BATCH_FOLDER_EMPTY,
+    PROCESSING_FAILED,
+    PixelportError,
+    ValidationFailed,
+    merge_details,
+)
 from pixelport.storage.buckets import BucketStorage
 from pixelport.storage.connect import connector
 from pixelport.storage.registry import StorageRegistry
@@ -81,9 +87,14 @@ def child_payload(child: Task) -> tuple[str, dict[str, Any]]:
     }
 
 
-def batch_payload(batch: Task, children: list[Task], result_url: str, next_url: str | None) -> dict[str, Any]:
+def batch_payload(
+    batch: Task, children: list[Task], result_url: str, next_url: str | None, *, first_page: bool = True
+) -> dict[str, Any]:
+    """GET's answer; the batch's own error (its listing failed) leads the first page's `errors`."""
     results: list[dict[str, Any]] = []
     errors: list[dict[str, Any]] = []
+    if first_page and (entry := listing_error_entry(batch)) is not None:
+        errors.append(entry)
     for child in children:
         if child.finished:
             kind, entry = child_payload(child)
@@ -100,7 +111,7 @@ def batch_payload(batch: Task, children: list[Task], result_url: str, next_url: 
             "images": batch.pending + batch.succeeded + batch.failed,
             "done": batch.succeeded,
             "failed": batch.failed,
-            "listing_complete": batch.listed,
+            "listing_complete": batch.listed and batch.listing_error is None,
         },
         "next_url": next_url,
     }
@@ -164,6 +175,64 @@ class BatchService:
         return self.store.children(batch.id, after=after, limit=ANSWER_PAGE)
 
 
+def send_children(sqs: SQSClient, items_queue_url: str, ids: list[int]) -> None:
+    """One BatchItemsQueue message per child, ten per call; raises if SQS keeps refusing some."""
+    for start in range(0, len(ids), 10):
+        entries = [{"Id": str(i), "MessageBody": f'{{"task_id": {i}}}'} for i in ids[start : start + 10]]
+        for _ in range(5):
+            answer = sqs.send_message_batch(QueueUrl=items_queue_url, Entries=entries)  # type: ignore[arg-type]
+            failed = {f["Id"] for f in answer.get("Failed", [])}
+            entries = [e for e in entries if e["Id"] in failed]
+            if not entries:
+                break
+            time.sleep(0.2)
+        else:
+            raise RuntimeError(f"SQS refused {len(entries)} messages; the retry sends the page again")
+
+
+def resend_unsent(store: TaskStore, sqs: SQSClient, items_queue_url: str, batch: Task) -> None:
+    """The page committed last by a lister that died before it sent the page's messages."""
+    if batch.page == 0 or batch.sent >= batch.page:
+        return
+    first = (batch.page - 1) * PAGE_SIZE
+    children, _ = store.children(batch.id, after=first - 1, limit=PAGE_SIZE)
+    send_children(sqs, items_queue_url, [c.id for c in children if not c.finished])
+    store.mark_sent(batch.id, batch.page)
+
+
+def listing_failed(batch: Task) -> PixelportError:
+    """Why a batch whose listing ran out of deliveries holds only what was listed before."""
+    listed = batch.pending + batch.succeeded + batch.failed
+    request = BatchRequest.model_validate(batch.request)
+    if (folder := request.folder) is not None:
+        ref, recursive = folder
+        where = f"storage://{ref.storage}/{quote(ref.path)}" + (" (recursive)" if recursive else "")
+        rest = f"after {batch.cursor}" if batch.cursor else "from its start"
+        unread = f"the folder {where} was not listed {rest}"
+    else:
+        start = int(batch.cursor or 0)
+        unread = f"input.{start} to input.{len(request.items) - 1} were not started"
+    return PixelportError(
+        PROCESSING_FAILED,
+        f"listing this batch's input failed on every attempt after {listed} images: {unread}; "
+        f"the batch holds the {listed} images listed before (quote the batch id to support)",
+    )
+
+
+def listing_error_entry(batch: Task) -> dict[str, Any] | None:
+    """A batch's own entry in `errors` when its listing failed: it names the folder or the list."""
+    if batch.listing_error is None:
+        return None
+    written = batch.request.get("input")
+    source = written.get("source") if isinstance(written, dict) else written
+    named = {"object_uri": source} if isinstance(source, str) else {"list": "input"}
+    return {
+        "error": batch.listing_error.get("message", ""),
+        "created_at": batch.listing_error.get("created_at"),
+        "input_object": named,
+    }
+
+
 @dataclass
 class Lister:
     """The BatchFunction side: turn a batch's input into child tasks, page by page."""
@@ -179,7 +248,7 @@ class Lister:
         if batch is None or batch.kind != "batch" or batch.finished:
             return "nothing to do"
         request = BatchRequest.model_validate(batch.request)
-        self._resend_unsent(batch)
+        resend_unsent(self.store, self.sqs, self.items_queue_url, batch)
         while not batch.listed:
             if remaining() < LISTING_MARGIN_SECONDS:
                 self.sqs.send_message(
@@ -192,35 +261,13 @@ class Lister:
             except IdTaken:
                 continue  # a child's id belongs to another task already: draw the page's ids again
             if written:
-                self._send([int(c["id"]["N"]) for c in children])
+                send_children(self.sqs, self.items_queue_url, [int(c["id"]["N"]) for c in children])
                 self.store.mark_sent(batch.id, batch.page + 1)
             reread = self.store.get(batch.id)
             assert reread is not None
             batch = reread
         self.store.settle_batch(batch.id)
         return "listed"
-
-    def _resend_unsent(self, batch: Task) -> None:
-        """The page committed last by a lister that died before it sent the page's messages."""
-        if batch.page == 0 or batch.sent >= batch.page:
-            return
-        first = (batch.page - 1) * PAGE_SIZE
-        children, _ = self.store.children(batch.id, after=first - 1, limit=PAGE_SIZE)
-        self._send([c.id for c in children if not c.finished])
-        self.store.mark_sent(batch.id, batch.page)
-
-    def _send(self, ids: list[int]) -> None:
-        for start in range(0, len(ids), 10):
-            entries = [{"Id": str(i), "MessageBody": f'{{"task_id": {i}}}'} for i in ids[start : start + 10]]
-            for _ in range(5):
-                answer = self.sqs.send_message_batch(QueueUrl=self.items_queue_url, Entries=entries)  # type: ignore[arg-type]
-                failed = {f["Id"] for f in answer.get("Failed", [])}
-                entries = [e for e in entries if e["Id"] in failed]
-                if not entries:
-                    break
-                time.sleep(0.2)
-            else:
-                raise RuntimeError(f"SQS refused {len(entries)} messages; the retry sends the page again")
 
     def _next_page(self, batch: Task, request: BatchRequest) -> tuple[list[dict[str, Any]], str]:
         """The next page's child records and the cursor after it ("" when the input is exhausted)."""

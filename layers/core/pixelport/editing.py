@@ -182,8 +182,17 @@ class EditService:
 
         return lookup
 
-    def submit(self, body: dict[str, Any], *, account: str, request_id: str = "") -> Task:
-        """The sync route: everything that can be refused is refused here, before a task exists."""
+    def submit(
+        self,
+        body: dict[str, Any],
+        *,
+        account: str,
+        request_id: str = "",
+        result_url: Callable[[int], str] | None = None,
+    ) -> Task:
+        """The sync route: everything that can be refused is refused here, before a task exists. Given
+        `result_url`, the account's webhook hears when it ends (as for every task: an edit that outlasts
+        the sync window is answered 202 and read with that URL)."""
         lookup = self.lookup(account)
         request = validate_edit(body, storages=lookup)
         source = request.source
@@ -196,7 +205,12 @@ class EditService:
             fetched = self._fetch(source.url)
         require_image(fetched.data)
         task = self.store.create(
-            account=account, request=body, source_name=fetched.name, request_id=request_id
+            account=account,
+            request=body,
+            source_name=fetched.name,
+            request_id=request_id,
+            notify=result_url is not None,
+            result_url=result_url,
         )
         self._hand_over(task, fetched.data)
         return task
@@ -224,26 +238,49 @@ class EditService:
         self._stage(task, staged_key(Staged.REQUEST, task.id), b"", "application/octet-stream")
         return task
 
-    def submit_upload(self, upload: Upload, *, account: str, request_id: str = "") -> Task:
-        """The multipart route (SPEC 2.4): the file is the input, `data` the request without `input`."""
+    def submit_upload(
+        self,
+        upload: Upload,
+        *,
+        account: str,
+        request_id: str = "",
+        result_url: Callable[[int], str] | None = None,
+    ) -> Task:
+        """The multipart route (SPEC 2.4): the file is the input, `data` the request without `input`;
+        the webhook hears its end given `result_url`."""
         validate_upload_data(upload.data, storages=self.lookup(account))
         if len(upload.file) > limits().max_input_bytes:
             raise PixelportError(INPUT_TOO_LARGE, f"input is larger than {limits().max_input_bytes} bytes")
         require_image(upload.file)
         task = self.store.create(
-            account=account, request=upload.data, source_name=upload.filename, request_id=request_id
+            account=account,
+            request=upload.data,
+            source_name=upload.filename,
+            request_id=request_id,
+            notify=result_url is not None,
+            result_url=result_url,
         )
         self._hand_over(task, upload.file)
         return task
 
-    def open_upload(self, body: Any, *, account: str, request_id: str = "") -> tuple[Task, UploadSlot]:
-        """The presigned route: a task waiting for its upload, and the slot to upload into."""
+    def open_upload(
+        self,
+        body: Any,
+        *,
+        account: str,
+        request_id: str = "",
+        result_url: Callable[[int], str] | None = None,
+    ) -> tuple[Task, UploadSlot]:
+        """The presigned route: a task waiting for its upload, and the slot to upload into; the task is
+        read like an async one, and the webhook hears its end given `result_url`."""
         slot_request = validate_upload_slot(body, storages=self.lookup(account))
         task = self.store.create(
             account=account,
             request=slot_request.data,
             source_name=slot_request.file.name,
             request_id=request_id,
+            notify=result_url is not None,
+            result_url=result_url,
         )
         try:
             slot = presign_upload(self.s3, self.ingest_bucket, task.id, slot_request.file, now=tasks.now())

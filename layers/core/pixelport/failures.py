@@ -1,16 +1,18 @@
-"""Settling processor events that Lambda gave up on (its on-failure destination record)."""
+"""Settling what ran out of retries: processor events (Lambda's on-failure destination record), batch
+images (the batch items' dead-letter queue) and batch listings (the batch queue's dead-letter queue)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aws_lambda_powertools import Logger
 
+from pixelport.batches import listing_failed
 from pixelport.errors import PROCESSING_FAILED, PixelportError
 from pixelport.handover import staged_input_of
 from pixelport.staging import task_id_from_key
-from pixelport.tasks import TaskStore
+from pixelport.tasks import Task, TaskStore
 
 logger = Logger(child=True)
 
@@ -82,3 +84,28 @@ def settle_dead_batch_item(store: TaskStore, message: Mapping[str, Any]) -> list
         PROCESSING_FAILED, "processing failed on every delivery of this image; quote the batch id to support"
     )
     return [error.kind.code] if store.fail_unfinished(task_id, error) else []
+
+
+def settle_dead_batch_listing(
+    store: TaskStore, message: Mapping[str, Any], requeue: Callable[[Task], None]
+) -> list[str]:
+    """A batch whose listing message was delivered to BatchFunction maxReceiveCount times (BatchQueue's
+    dead-letter queue): what was listed is the batch, `requeue` sends any listed child never queued,
+    and the batch carries an error naming the input it could not list; it ends when its children do."""
+    batch_id = message.get("batch_id")
+    if not isinstance(batch_id, int):
+        return []
+    for _ in range(5):
+        batch = store.get(batch_id)
+        if batch is None or batch.kind != "batch" or batch.finished:
+            return []
+        if batch.listed:  # the listing finished after all; its last step may not have settled it
+            store.settle_batch(batch_id)
+            return []
+        requeue(batch)
+        error = listing_failed(batch)
+        if store.end_listing(batch, error):
+            logger.error("batch listing ran out of deliveries", extra={"batch_id": batch_id})
+            store.settle_batch(batch_id)
+            return [error.kind.code]
+    raise RuntimeError(f"batch {batch_id} is still being listed; the record is looked at again later")

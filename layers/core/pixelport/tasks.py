@@ -99,7 +99,7 @@ class Task:
     kind: str = "task"  # "task", or "batch" (a batch's own record; its images are child tasks)
     batch_id: int | None = None  # a child task: its batch
     batch_seq: int | None = None  # a child task: its place in the batch (the order of GET's pages)
-    notify: bool = False  # the account's webhook hears when it ends (async tasks and batches)
+    notify: bool = False  # the account's webhook hears when it ends (every task an edit route made, batches)
     result_url: str = ""  # the GET of this task as the client reached the API (the webhook's payload)
     # A batch's progress: children created and not ended, ended DONE, ended ERROR; listing finished.
     pending: int = 0
@@ -109,6 +109,8 @@ class Task:
     page: int = 0  # pages of the input written as children so far
     sent: int = 0  # pages whose children were sent to the processor
     cursor: str = ""  # where listing the next page starts (a bucket key, or the list index)
+    # A batch whose listing ran out of deliveries: why, and what was not listed (error plus created_at).
+    listing_error: dict[str, Any] | None = None
 
     @property
     def finished(self) -> bool:
@@ -400,7 +402,9 @@ class TaskStore:
         batch = self.get(batch_id)
         if batch is None or batch.finished or not batch.listed or batch.pending > 0:
             return False
-        status = Status.ERROR if batch.succeeded == 0 and batch.failed > 0 else Status.DONE
+        # ERROR only when nothing succeeded and something failed: a child, or the listing itself.
+        failed = batch.failed > 0 or batch.listing_error is not None
+        status = Status.ERROR if batch.succeeded == 0 and failed else Status.DONE
         try:
             self._db.update_item(
                 TableName=self._table,
@@ -437,11 +441,13 @@ class TaskStore:
                     "Key": {"id": _n(batch.id)},
                     "UpdateExpression": "SET page = :next, #c = :cursor, listed = :listed, #s = :processing "
                     "ADD pending :count",
-                    "ConditionExpression": "page = :page",
+                    # Not once the listing was ended for good (end_listing): that page is not written.
+                    "ConditionExpression": "page = :page AND listed = :no",
                     "ExpressionAttributeNames": {"#c": "cursor", "#s": "status"},
                     "ExpressionAttributeValues": {
                         ":next": _n(batch.page + 1),
                         ":page": _n(batch.page),
+                        ":no": {"BOOL": False},
                         ":cursor": _s(cursor),
                         ":listed": {"BOOL": not cursor},
                         ":processing": _s(Status.PROCESSING.value),
@@ -467,6 +473,31 @@ class TaskStore:
                 return False
             if "ConditionalCheckFailed" in reasons:
                 raise IdTaken("a child's id is taken") from None
+            raise
+        return True
+
+    def end_listing(self, batch: Task, error: PixelportError) -> bool:
+        """A batch whose listing cannot go on: what was listed is the whole batch, and `error` says
+        why. False if a page was written since `batch` was read (read it again), or it was listed."""
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key={"id": _n(batch.id)},
+                UpdateExpression="SET listed = :yes, listing_error = :err",
+                ConditionExpression="page = :page AND listed = :no AND #s IN (:accepted, :processing)",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":yes": {"BOOL": True},
+                    ":no": {"BOOL": False},
+                    ":err": _error_value(error),
+                    ":page": _n(batch.page),
+                    ":accepted": _s(Status.ACCEPTED.value),
+                    ":processing": _s(Status.PROCESSING.value),
+                },
+            )
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                return False
             raise
         return True
 
@@ -603,4 +634,5 @@ def _task_from_item(item: Mapping[str, Any]) -> Task:
         page=number("page") or 0,
         sent=number("sent") or 0,
         cursor=text("cursor") or "",
+        listing_error=loads("listing_error"),
     )

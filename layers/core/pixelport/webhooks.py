@@ -2,8 +2,9 @@
 
 At least once: a delivery that fails (no answer, not 2xx, a refused address) is retried by SQS after
 a backoff that doubles (limits.webhook_retry_base_seconds, 2x, 4x, ...), until the queue's
-maxReceiveCount sends it to the dead-letter queue. A receiver can get one event twice: the payload's
-`id` and `status` identify it. Processing never waits for any of this.
+maxReceiveCount sends it to the dead-letter queue. A receiver can get one event twice: the header
+X-Pixelport-Delivery is the same on every delivery of one event (and the payload's `id` and `status`
+identify it too). Processing never waits for any of this.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pixelport.responses import async_payload
 from pixelport.sources.network_guard import policy_from_env
 from pixelport.sources.url import post
 from pixelport.tasks import Task, TaskStore
-from pixelport.webhook_signing import signature_headers
+from pixelport.webhook_signing import DELIVERY, delivery_id, signature_headers
 from pixelport.webhook_store import WebhookStore
 
 logger = Logger(child=True)
@@ -70,6 +71,8 @@ class WebhookSender:
             return "no webhook"
         body = json.dumps(get_payload(self.store, task), separators=(",", ":")).encode()
         headers = signature_headers(body, self.webhooks.secret(hook), int(time.time()))
+        ended_at = task.history[-1].get("at", "") if task.history else ""
+        headers[DELIVERY] = delivery_id(task.id, task.status.value, ended_at)
         try:
             status = self.poster(hook.url, body, headers)
         except Exception as exc:  # a refused address, a timeout: the receiver's problem, retried

@@ -118,7 +118,7 @@ class BatchAnswer(BaseModel):
 
 
 class Webhook(BaseModel):
-    url: str = Field(description="where DONE and ERROR of async tasks and batches are POSTed")
+    url: str = Field(description="where DONE and ERROR of tasks (every edit route) and batches are POSTed")
     created_at: str = Field(description="when the webhook was set (ISO 8601)")
 
 

@@ -7,7 +7,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import Discriminator, Field, Tag, ValidationError, field_validator
+from pydantic import AfterValidator, Discriminator, Field, Tag, ValidationError, field_validator
 
 from pixelport.contract.base import TAG, StrictModel, details_from
 from pixelport.contract.limits import limits
@@ -38,6 +38,15 @@ class BatchFolder(StrictModel):
         return value
 
 
+def _batch_item(value: str) -> str:
+    parse_input(value)
+    return value
+
+
+# One image of a list: its problems are named by its place, input.<n>, like every other field path.
+BatchItem = Annotated[str, AfterValidator(_batch_item)]
+
+
 def _items_limit(schema: dict[str, Any]) -> None:
     for choice in schema.get("anyOf", []):
         if choice.get("type") == "array":
@@ -57,7 +66,7 @@ def _input_shape(value: Any) -> str | None:
 BatchInput = Annotated[
     Annotated[str, Tag(f"{TAG}folder")]
     | Annotated[BatchFolder, Tag(f"{TAG}object")]
-    | Annotated[list[str], Tag(f"{TAG}list")],
+    | Annotated[list[BatchItem], Tag(f"{TAG}list")],
     Discriminator(
         _input_shape,
         custom_error_type="invalid_batch_input",
@@ -89,14 +98,6 @@ class BatchRequest(StrictModel):
                 raise ValueError("ensure this value has at least 1 items")
             if len(value) > (most := limits().max_batch_items):
                 raise ValueError(f"ensure this value has at most {most} items")
-            problems = []
-            for index, item in enumerate(value):
-                try:
-                    parse_input(item)
-                except ValueError as exc:
-                    problems.append(f"item {index}: {exc}")
-            if problems:
-                raise ValueError("; ".join(problems))
         return value
 
     @property

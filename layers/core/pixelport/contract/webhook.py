@@ -12,7 +12,7 @@ from pixelport.contract.source_url import check_source_url
 class WebhookBody(StrictModel):
     url: str = Field(
         min_length=1,
-        description="an http(s) URL on a public address; ended async tasks and batches are POSTed to it",
+        description="an http(s) URL on a public address; ended tasks and batches are POSTed to it",
         json_schema_extra=lambda schema: schema.update(maxLength=limits().max_input_url_length),
     )
     secret: str = Field(
