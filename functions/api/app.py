@@ -9,7 +9,7 @@ import time
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.logging import correlation_paths
@@ -59,11 +59,12 @@ from pixelport.responses import async_payload, edit_result
 from pixelport.storage.registry import deployed_registry
 from pixelport.storage.service import StorageService
 from pixelport.tasks import Status, Task, TaskStore
+from pixelport.tracing import new_tracer
 from pixelport.uploads import read_upload
 from pixelport.webhook_store import WebhookStore
 
 logger = Logger()
-tracer = Tracer()
+tracer = new_tracer()
 metrics = Metrics()
 app = APIGatewayRestResolver(cors=cors_config(settings.cors_allow_origin()))
 

@@ -6,7 +6,7 @@ import json
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -15,9 +15,10 @@ from pixelport import aws, settings
 from pixelport.batches import Lister
 from pixelport.ended import deployed_store
 from pixelport.storage.registry import deployed_registry
+from pixelport.tracing import new_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = new_tracer()
 metrics = Metrics()
 batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 current: dict[str, LambdaContext] = {}

@@ -8,7 +8,7 @@ import json
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -20,9 +20,10 @@ from pixelport.ended import deployed_store
 from pixelport.failures import settle_dead_batch_item, settle_dead_batch_listing, settle_exhausted
 from pixelport.observability import count_failure
 from pixelport.tasks import Task, TaskStore
+from pixelport.tracing import new_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = new_tracer()
 metrics = Metrics()
 # Records not settled yet are reported one by one, never as a failed invocation: that is expected.
 batch = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)

@@ -8,7 +8,7 @@ import json
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -20,9 +20,10 @@ from pixelport.handover import staged_input_of
 from pixelport.observability import count_failure, record_processed
 from pixelport.processing import Outcome, Processor
 from pixelport.storage.registry import deployed_registry
+from pixelport.tracing import new_tracer
 
 logger = Logger()
-tracer = Tracer()
+tracer = new_tracer()
 metrics = Metrics()
 
 

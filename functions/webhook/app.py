@@ -7,17 +7,18 @@ import json
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pixelport import aws, settings
 from pixelport.tasks import TaskStore
+from pixelport.tracing import new_tracer
 from pixelport.webhook_store import WebhookStore
 from pixelport.webhooks import DeliveryFailed, WebhookSender, backoff_seconds
 
 logger = Logger()
-tracer = Tracer()
+tracer = new_tracer()
 metrics = Metrics()
 
 

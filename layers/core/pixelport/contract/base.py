@@ -18,7 +18,7 @@ class StrictModel(BaseModel):
     """Every request object rejects unknown keys (the published API's additionalProperties: false), and
     every value must have its JSON type: `true` is not 1, `"300"` is not 300 (SPEC 1, decided)."""
 
-    model_config = ConfigDict(extra="forbid", validate_default=True, strict=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, strict=True, defer_build=True)
 
 
 def _type_tag(value: Any) -> str | None:
