@@ -4,6 +4,7 @@ every cold start when it was imported with the handler. Each import runs in a fr
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,14 @@ from pixelport.tracing import NoTracing, new_tracer, tracing_disabled
 
 ROOT = Path(__file__).resolve().parents[2]
 FUNCTIONS = sorted(p.parent.name for p in (ROOT / "functions").glob("*/app.py"))
-ENV = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "us-east-1", "POWERTOOLS_TRACE_DISABLED": "true"}
+# What the template sets that a handler reads at import (tests/conftest.py puts the template's parameter
+# defaults in this process's environment before collection).
+ENV = {
+    "PATH": "/usr/bin:/bin",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "POWERTOOLS_TRACE_DISABLED": "true",
+    "PIXELPORT_CORS_ALLOW_ORIGIN": os.environ["PIXELPORT_CORS_ALLOW_ORIGIN"],
+}
 XRAY = "aws_xray_sdk.core"
 OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
 
