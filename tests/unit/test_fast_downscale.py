@@ -90,7 +90,7 @@ def test_a_turned_jpeg_whose_orientation_cannot_be_applied_is_reported_as_decode
     exif[0x0112] = 6
     out = io.BytesIO()
     source.save(out, "JPEG", quality=92, exif=exif.tobytes())
-    monkeypatch.setattr("pixelport.imaging.decode._upright", lambda im: im.copy())  # EXIF unreadable
+    monkeypatch.setattr("pixelport.imaging.decode._upright", lambda im, **_: im.copy())  # EXIF unreadable
     decoded = decode(out.getvalue(), lambda size: (size[0] // 4, size[1] // 4))
     assert decoded.image.size == (400, 300) and decoded.size == (1600, 1200)
 
