@@ -7,9 +7,9 @@ of the work around the encoder, not of encoder efforts:
 - JPEG: `optimize=True`, chroma 4:2:0 below quality 90 and 4:4:4 from it, `progressive` as asked.
 - WEBP lossy: `method=4` (encode.WEBP_LOSSY_METHOD), `alpha_quality=100`.
 - AVIF: `codec="aom"`, `speed=7` (encode.AVIF_SPEED), `range="full"`, the same subsampling rule.
-- PNG differs: pixelport's `optimal` has oxipng filter and deflate the raw pixels (libdeflate level
-  8), which plain Pillow cannot; the reference writes Pillow's default, zlib level 6, the "bare
-  Pillow" PNG the issue compares `optimal` against.
+- PNG differs: pixelport's `optimal` filters and deflates a photograph's rows in bands on every core
+  (imaging/png_writer.py: zlib-ng level 7, Z_FILTERED), which plain Pillow cannot; the reference
+  writes Pillow's default, zlib level 6, the "bare Pillow" PNG the issue compares `optimal` against.
 tests/unit/test_bench_harness.py checks these constants against encode.py's.
 """
 

@@ -267,6 +267,26 @@ def test_png_is_pixel_identical(mode_images: dict[str, Image.Image], mode: str, 
         assert png_ihdr(data)["color_type"] in (0, 4)  # grey, grey + alpha
 
 
+def test_png_optimal_is_smaller_than_pillows_zlib_level_6_on_a_photo(big_photo: Image.Image) -> None:
+    zlib6 = BytesIO()
+    big_photo.save(zlib6, "PNG", compress_level=6)  # bare Pillow's default
+    optimal = run(big_photo, {"type": "png", "compression": "optimal"}).data
+    assert len(optimal) < len(zlib6.getvalue())
+
+
+def test_png_optimal_drops_an_alpha_channel_that_is_opaque_everywhere(photo: Image.Image) -> None:
+    opaque = photo.convert("RGBA")
+    data = run(opaque, {"type": "png", "compression": "optimal"}).data
+    assert png_ihdr(data)["color_type"] == 2  # RGB: oxipng's reduction
+    assert max_channel_error(photo, decoded(data).convert("RGB")) == 0
+
+
+def test_png_optimal_writes_a_photo_with_alpha_as_rgba(mode_images: dict[str, Image.Image]) -> None:
+    data = run(mode_images["RGBA"], {"type": "png", "compression": "optimal"}).data
+    assert png_ihdr(data)["color_type"] == 6
+    assert max_channel_error(mode_images["RGBA"], decoded(data)) == 0
+
+
 def test_png_graphic_lossless_with_reductions(graphic: Image.Image) -> None:
     for compression in ("optimal", "best"):
         data = run(graphic, {"type": "png", "compression": compression}).data

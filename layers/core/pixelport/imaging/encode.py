@@ -25,6 +25,7 @@ from pixelport.contract.output import (
 from pixelport.formats import OutputFormatName
 from pixelport.imaging.color import to_cmyk
 from pixelport.imaging.model import WORKING_MODES, Encoded
+from pixelport.imaging.png_writer import write_png
 
 # JPEG and AVIF: chroma is subsampled 4:2:0 below this quality, kept 4:4:4 from it.
 FULL_CHROMA_QUALITY: Final = 90
@@ -33,8 +34,9 @@ WEBP_LOSSY_METHOD: Final = 4
 WEBP_LOSSLESS_METHOD: Final = 4
 WEBP_LOSSLESS_EFFORT: Final = 80
 PNG_FAST_ZLIB_LEVEL: Final = 1
-PNG_OPTIMAL_LIBDEFLATE_LEVEL: Final = 8
-PNG_OPTIMAL_FILTER: Final = oxipng.RowFilter.Entropy
+PNG_OPTIMAL_ZLIB_LEVEL: Final = 7
+PNG_REDUCIBLE_LIBDEFLATE_LEVEL: Final = 8
+PNG_REDUCIBLE_FILTER: Final = oxipng.RowFilter.Entropy
 PNG_BEST_OXIPNG_PRESET: Final = 2
 # Input resolutions above this are garbage (the contract allows 1-10000 for metadata.dpi).
 MAX_DPI: Final = 1_000_000
@@ -172,6 +174,10 @@ def _png(image: Image.Image, fmt: PngFormat, dpi: tuple[float, float] | None) ->
         if dpi is not None:
             params["dpi"] = dpi
         return _save(image, "PNG", **params)
+    if fmt.compression == "optimal" and not _png_reducible(image):
+        # Photographs: every core filters and deflates a band of rows (png_writer).
+        phys = ((b"pHYs", _png_phys(dpi)),) if dpi is not None else ()
+        return write_png(image, level=PNG_OPTIMAL_ZLIB_LEVEL, extra_chunks=phys)
     # oxipng filters and deflates the pixels itself: no zlib pass by Pillow to be undone first.
     raw = oxipng.RawImage(
         image.tobytes(), image.width, image.height, color_type=_PNG_COLOR_TYPES[image.mode](), bit_depth=8
@@ -187,12 +193,22 @@ def _png(image: Image.Image, fmt: PngFormat, dpi: tuple[float, float] | None) ->
         return bytes(
             raw.create_optimized_png(
                 level=1,
-                filter=[PNG_OPTIMAL_FILTER],
-                deflate=oxipng.Deflaters.libdeflater(PNG_OPTIMAL_LIBDEFLATE_LEVEL),
+                filter=[PNG_REDUCIBLE_FILTER],
+                deflate=oxipng.Deflaters.libdeflater(PNG_REDUCIBLE_LIBDEFLATE_LEVEL),
                 **common,
             )
         )
     return bytes(raw.create_optimized_png(level=PNG_BEST_OXIPNG_PRESET, **common))
+
+
+def _png_reducible(image: Image.Image) -> bool:
+    """Whether oxipng's lossless reductions would change the colour type or bit depth: an alpha channel
+    that is opaque everywhere, at most 256 colours (a palette; grey RGB has at most 256), or a grey image
+    of at most 16 levels (fewer bits per pixel). Each check stops at the first pixel that rules it out,
+    so a photograph costs microseconds (the alpha's extrema: one pass over one channel)."""
+    if image.mode in ("LA", "RGBA") and image.getchannel("A").getextrema() == (255, 255):
+        return True
+    return image.getcolors(16 if image.mode == "L" else 256) is not None
 
 
 def _png_phys(dpi: tuple[float, float]) -> bytes:
