@@ -4,7 +4,8 @@
     python -m bench [--rounds N] [--peers] [--thumbor PATH]
 
 runs the cold start, the workloads W1-W6 (bench/harness.py: (a) pipeline, (b) over HTTP, (c) bare
-Pillow; with --peers, `make bench-peers`, also pyvips and thumbor), then the older focused benchmarks.
+Pillow; with --peers, `make bench-peers`, also pyvips and thumbor), the processor function's peak memory
+per workload (bench/processor_memory.py), then the older focused benchmarks.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import sys
 from bench import harness
 
 BEFORE = ("bench.cold_start",)
-AFTER = ("bench.pipeline", "bench.png_compression", "bench.resize")
+AFTER = ("bench.processor_memory", "bench.pipeline", "bench.png_compression", "bench.resize")
 
 
 def run_module(name: str) -> None:
