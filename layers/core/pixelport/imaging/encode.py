@@ -33,7 +33,7 @@ AVIF_SPEED: Final = 7
 WEBP_LOSSY_METHOD: Final = 4
 WEBP_LOSSLESS_METHOD: Final = 4
 WEBP_LOSSLESS_EFFORT: Final = 80
-PNG_FAST_ZLIB_LEVEL: Final = 1
+PNG_FAST_ZLIB_LEVEL: Final = 2
 PNG_OPTIMAL_ZLIB_LEVEL: Final = 7
 PNG_REDUCIBLE_LIBDEFLATE_LEVEL: Final = 8
 PNG_REDUCIBLE_FILTER: Final = oxipng.RowFilter.Entropy
@@ -169,14 +169,11 @@ _PNG_COLOR_TYPES: Final = {
 
 
 def _png(image: Image.Image, fmt: PngFormat, dpi: tuple[float, float] | None) -> bytes:
+    phys = ((b"pHYs", _png_phys(dpi)),) if dpi is not None else ()
     if fmt.compression == "fast":
-        params: dict[str, Any] = {"compress_level": PNG_FAST_ZLIB_LEVEL}
-        if dpi is not None:
-            params["dpi"] = dpi
-        return _save(image, "PNG", **params)
+        return write_png(image, level=PNG_FAST_ZLIB_LEVEL, extra_chunks=phys)
     if fmt.compression == "optimal" and not _png_reducible(image):
         # Photographs: every core filters and deflates a band of rows (png_writer).
-        phys = ((b"pHYs", _png_phys(dpi)),) if dpi is not None else ()
         return write_png(image, level=PNG_OPTIMAL_ZLIB_LEVEL, extra_chunks=phys)
     # oxipng filters and deflates the pixels itself: no zlib pass by Pillow to be undone first.
     raw = oxipng.RawImage(

@@ -90,19 +90,24 @@ def _idat_chunks(image: Image.Image, level: int, workers: int) -> Iterator[bytes
     bands = [(top, min(top + rows, height)) for top in range(0, height, rows)]
     yield _chunk(b"IDAT", b"\x78\xda")  # deflate, 32 KiB window, "maximum compression" flag; no dictionary
     adler = 1
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(bands)))) as pool:
-        # At most two bands a worker are in flight: memory stays bounded whatever the image's size.
-        window = 2 * max(1, workers)
-        pending: list[Future[tuple[bytes, int, int]]] = []
+    if len(bands) == 1 or workers == 1:  # no thread to start
         for index, (top, bottom) in enumerate(bands):
-            last = index == len(bands) - 1
-            pending.append(pool.submit(_deflate_band, image, top, bottom, level, last))
-            if len(pending) >= window:
-                adler, piece = _collect(pending.pop(0), adler)
+            deflated, band_adler, length = _deflate_band(image, top, bottom, level, index == len(bands) - 1)
+            adler = _adler32_combine(adler, band_adler, length)
+            yield _chunk(b"IDAT", deflated)
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            # At most two bands a worker are in flight: memory stays bounded whatever the image's size.
+            pending: list[Future[tuple[bytes, int, int]]] = []
+            for index, (top, bottom) in enumerate(bands):
+                last = index == len(bands) - 1
+                pending.append(pool.submit(_deflate_band, image, top, bottom, level, last))
+                if len(pending) >= 2 * workers:
+                    adler, piece = _collect(pending.pop(0), adler)
+                    yield piece
+            for future in pending:
+                adler, piece = _collect(future, adler)
                 yield piece
-        for future in pending:
-            adler, piece = _collect(future, adler)
-            yield piece
     yield _chunk(b"IDAT", struct.pack(">I", adler))
 
 
