@@ -49,6 +49,13 @@ def test_the_api_handler_imports_neither_xray_nor_pillow_nor_the_openapi_models(
     assert not {m for m in loaded if m == "PIL" or m.startswith(("PIL.", "pixelport.imaging"))}
 
 
+def test_the_processor_handler_leaves_numpy_to_the_requests_that_need_it() -> None:
+    # Adjustments, 16-bit and float decoding and smart crops import it; a plain 8-bit edit never does.
+    loaded = modules_after_import("processor")
+    assert "app" in loaded and "pixelport.imaging.pipeline" in loaded  # the import did run
+    assert not {m for m in loaded if m == "numpy" or m.startswith("numpy.")}
+
+
 @pytest.mark.parametrize("function", FUNCTIONS)
 def test_no_handler_imports_the_xray_sdk_when_tracing_is_off(function: str) -> None:
     assert XRAY not in modules_after_import(function)
