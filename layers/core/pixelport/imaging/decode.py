@@ -17,7 +17,6 @@ from io import BytesIO
 from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageFile, ImageOps
-from pillow_heif import register_heif_opener
 
 from pixelport.contract.limits import limits
 from pixelport.errors import INPUT_CORRUPT, INPUT_TOO_MANY_PIXELS, PixelportError
@@ -29,8 +28,6 @@ from pixelport.sniff import require_image
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
-
-register_heif_opener()
 
 # Pillow's own bomb check is off, once, for the whole process: decode() compares the size the header
 # declares with our configured limit (which may change between calls) before any pixel is loaded, so
@@ -71,6 +68,16 @@ _DECODERS: dict[str, list[str]] = {
 _FORMAT_KEYS = {"BMP": "BMP", "GIF": "GIF", "JPEG": "JPEG", "PNG": "PNG", "TIFF": "TIFF", "WEBP": "WEBP"}
 _FORMAT_KEYS |= {"AVIF": "AVIF", "HEIF": "HEIC", "MPO": "JPEG"}  # MPO: a JPEG with more pictures after it
 assert set(_DECODERS) == set(INPUT_FORMATS) == set(_FORMAT_KEYS.values())
+
+
+@cache
+def _register_heif() -> None:
+    """pillow-heif's HEIF plugin for Pillow, registered by the first input that may need it: importing
+    pillow-heif costs every cold start about 12 ms of CPU, and most inputs are not HEIF files."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+
 
 _ORIENTATION = 0x0112
 _TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
@@ -180,6 +187,8 @@ def _decode(
     data: bytes, key: str, limit_mp: float, smallest: SizeHint | None = None, admit: Admit | None = None
 ) -> Decoded:
     fmt = key
+    if "HEIF" in _DECODERS[key]:
+        _register_heif()
     try:
         with ExitStack() as opened:
             im = opened.enter_context(Image.open(BytesIO(data), formats=_DECODERS[key]))  # the header only
