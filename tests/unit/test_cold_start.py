@@ -26,6 +26,7 @@ ENV = {
 }
 XRAY = "aws_xray_sdk.core"
 OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
+POWERTOOLS_EVENT_CLASSES = "aws_lambda_powertools.utilities.data_classes"
 
 
 def modules_after_import(function: str, env: dict[str, str] = ENV) -> set[str]:
@@ -54,6 +55,7 @@ def test_the_processor_handler_leaves_numpy_and_pillow_heif_to_the_requests_that
     loaded = modules_after_import("processor")
     assert "app" in loaded and "pixelport.imaging.pipeline" in loaded  # the import did run
     assert not {m for m in loaded if m.split(".")[0] in ("numpy", "pillow_heif", "_pillow_heif")}
+    assert POWERTOOLS_EVENT_CLASSES not in loaded  # S3's notifications are read without them
 
 
 def test_a_heic_input_decodes_where_nothing_else_registered_pillow_heif() -> None:
