@@ -84,12 +84,14 @@ TASK_ID = re.compile(r"[0-9]{1,18}")
 
 @cache
 def service() -> EditService:
+    # S3's and Lambda's clients are made by the first request that uses them: reading a task (the
+    # polling GET) needs neither.
     return EditService(
         store=TaskStore(aws.dynamodb(), settings.tasks_table()),
-        s3=aws.s3(),
+        s3=aws.on_first_use(aws.s3),
         ingest_bucket=settings.ingest_bucket(),
         storages=deployed_registry(),
-        invoke_processor=ProcessorInvoker(aws.lambda_(), settings.processor_function()),
+        invoke_processor=ProcessorInvoker(aws.on_first_use(aws.lambda_), settings.processor_function()),
     )
 
 
@@ -97,7 +99,7 @@ def service() -> EditService:
 def batches() -> BatchService:
     return BatchService(
         store=TaskStore(aws.dynamodb(), settings.tasks_table()),
-        sqs=aws.sqs(),
+        sqs=aws.on_first_use(aws.sqs),  # reading a batch (the polling GET) does not queue one
         batch_queue_url=settings.batch_queue_url(),
         storages=deployed_registry(),
     )

@@ -10,7 +10,6 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from pixelport import aws, settings
@@ -19,6 +18,7 @@ from pixelport.ended import deployed_store
 from pixelport.handover import staged_input_of
 from pixelport.observability import count_failure, record_processed
 from pixelport.processing import Outcome, Processor
+from pixelport.staging import notified_objects
 from pixelport.storage.registry import deployed_registry
 from pixelport.tracing import new_tracer
 
@@ -68,11 +68,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         outcome = processor().handle(*staged)
         record(outcome)
         return {"handled": [{"task_id": outcome.task_id, "status": outcome.status}]}
-    s3_event = S3Event(event)
-    metrics.add_metric(name="StagedInputEvents", unit=MetricUnit.Count, value=len(list(s3_event.records)))
+    metrics.add_metric(name="StagedInputEvents", unit=MetricUnit.Count, value=len(event["Records"]))
     handled = []
-    for s3_record in s3_event.records:
-        outcome = processor().handle(s3_record.s3.bucket.name, s3_record.s3.get_object.key)
+    for bucket, key in notified_objects(event):
+        outcome = processor().handle(bucket, key)
         record(outcome)
         handled.append({"task_id": outcome.task_id, "status": outcome.status})
     return {"handled": handled}

@@ -26,6 +26,7 @@ ENV = {
 }
 XRAY = "aws_xray_sdk.core"
 OPENAPI_MODELS = "aws_lambda_powertools.event_handler.openapi.models"
+POWERTOOLS_EVENT_CLASSES = "aws_lambda_powertools.utilities.data_classes"
 
 
 def modules_after_import(function: str, env: dict[str, str] = ENV) -> set[str]:
@@ -47,6 +48,34 @@ def test_the_api_handler_imports_neither_xray_nor_pillow_nor_the_openapi_models(
     assert XRAY not in loaded
     assert OPENAPI_MODELS not in loaded
     assert not {m for m in loaded if m == "PIL" or m.startswith(("PIL.", "pixelport.imaging"))}
+
+
+def test_the_processor_handler_leaves_numpy_and_pillow_heif_to_the_requests_that_need_them() -> None:
+    # numpy: adjustments, 16-bit and float decoding, smart crops; pillow-heif: HEIF and AVIF inputs.
+    loaded = modules_after_import("processor")
+    assert "app" in loaded and "pixelport.imaging.pipeline" in loaded  # the import did run
+    assert not {m for m in loaded if m.split(".")[0] in ("numpy", "pillow_heif", "_pillow_heif")}
+    assert POWERTOOLS_EVENT_CLASSES not in loaded  # S3's notifications are read without them
+
+
+def test_a_heic_input_decodes_where_nothing_else_registered_pillow_heif() -> None:
+    # The tests' own image helpers register pillow-heif at import: here nothing does but the decoder.
+    code = (
+        "import io, sys\n"
+        "sys.path[:0] = ['layers/core']\n"
+        "import pillow_heif\n"
+        "from PIL import Image\n"
+        "heic = io.BytesIO()\n"
+        "pillow_heif.from_pillow(Image.new('RGB', (16, 12), (9, 9, 9))).save(heic, quality=80)\n"
+        "assert 'HEIF' not in Image.OPEN\n"
+        "from pixelport.imaging.decode import decode\n"
+        "decoded = decode(heic.getvalue())\n"
+        "print(decoded.format, decoded.size)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=ENV, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip().splitlines()[-1] == "HEIC (16, 12)"
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)

@@ -13,8 +13,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 from urllib.parse import unquote_plus
 
 
@@ -47,6 +49,15 @@ def parse_staged_key(key: str) -> StagedKey | None:
     """What an ingest object is; S3 event keys arrive URL-encoded."""
     match = _KEY.match(unquote_plus(key))
     return StagedKey(Staged(match.group(1)), int(match.group(2))) if match else None
+
+
+def notified_objects(event: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
+    """(bucket, key) of each record of an S3 notification, the key as S3 sends it (URL-encoded), read
+    as Powertools' `S3Event` reads them: importing that class imports every event class Powertools
+    has, about 20 ms of CPU of every processor cold start."""
+    for record in event["Records"]:
+        s3 = record["s3"]
+        yield s3["bucket"]["name"], (s3.get("get_object") or s3["object"])["key"]
 
 
 def task_id_from_key(key: str) -> int | None:

@@ -18,27 +18,37 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
 from PIL import Image, ImageEnhance, ImageFilter
 
 from pixelport.imaging.context import Context
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 SHARPEN_RADIUS = 2.0
 
 
 def _srgb_to_linear(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    import numpy as np
+
     return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
 
 
 def _linear_to_srgb(v: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    import numpy as np
+
     return np.where(v <= 0.0031308, v * 12.92, 1.055 * np.power(v, 1 / 2.4) - 0.055)
 
 
 @cache
 def exposure_curve(value: int) -> tuple[int, ...]:
     """The 8-bit sRGB lookup table of `exposure` = `value`."""
+    # numpy costs every cold start about 0.1 s: imported by the requests that adjust exposure only.
+    import numpy as np
+
     levels = np.arange(256) / 255.0
     light = np.clip(_srgb_to_linear(levels) * 2.0 ** (value / 50), 0.0, 1.0)
     return tuple(int(v) for v in np.rint(_linear_to_srgb(light) * 255.0))

@@ -12,13 +12,11 @@ import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import cache
 from io import BytesIO
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
 from PIL import Image, ImageFile, ImageOps
-from pillow_heif import register_heif_opener
 
 from pixelport.contract.limits import limits
 from pixelport.errors import INPUT_CORRUPT, INPUT_TOO_MANY_PIXELS, PixelportError
@@ -27,7 +25,9 @@ from pixelport.imaging.color import default_cmyk_profile_bytes, to_srgb
 from pixelport.imaging.model import CmykSource, Decoded
 from pixelport.sniff import require_image
 
-register_heif_opener()
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 # Pillow's own bomb check is off, once, for the whole process: decode() compares the size the header
 # declares with our configured limit (which may change between calls) before any pixel is loaded, so
@@ -69,6 +69,16 @@ _FORMAT_KEYS = {"BMP": "BMP", "GIF": "GIF", "JPEG": "JPEG", "PNG": "PNG", "TIFF"
 _FORMAT_KEYS |= {"AVIF": "AVIF", "HEIF": "HEIC", "MPO": "JPEG"}  # MPO: a JPEG with more pictures after it
 assert set(_DECODERS) == set(INPUT_FORMATS) == set(_FORMAT_KEYS.values())
 
+
+@cache
+def _register_heif() -> None:
+    """pillow-heif's HEIF plugin for Pillow, registered by the first input that may need it: importing
+    pillow-heif costs every cold start about 12 ms of CPU, and most inputs are not HEIF files."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+
+
 _ORIENTATION = 0x0112
 _TURNED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 _TRANSPOSED = (2, 3, 4, *_TURNED)  # EXIF orientations exif_transpose applies
@@ -79,8 +89,14 @@ _KEEPABLE = ("JPEG", "PNG", "BMP", "WEBP", "TIFF")
 _X_RESOLUTION, _Y_RESOLUTION, _RESOLUTION_UNIT = 0x011A, 0x011B, 0x0128
 _DPI_SNAP = 0.0127  # half a pixel per metre, in dpi: the rounding of resolutions stored per metre
 
-# round(v * 255 / 65535) for every 16-bit value (v / 257 never ends in exactly .5: no ties)
-_LUT16 = np.rint(np.arange(65536, dtype=np.float64) * 255.0 / 65535.0).astype(np.uint8)
+
+@cache
+def _lut16() -> npt.NDArray[np.uint8]:
+    """round(v * 255 / 65535) for every 16-bit value (v / 257 never ends in exactly .5: no ties)."""
+    # numpy costs every cold start about 0.1 s: 16-bit and float inputs import it, 8-bit ones never do.
+    import numpy as np
+
+    return np.rint(np.arange(65536, dtype=np.float64) * 255.0 / 65535.0).astype(np.uint8)
 
 
 def corrupt(fmt: str) -> PixelportError:
@@ -171,6 +187,8 @@ def _decode(
     data: bytes, key: str, limit_mp: float, smallest: SizeHint | None = None, admit: Admit | None = None
 ) -> Decoded:
     fmt = key
+    if "HEIF" in _DECODERS[key]:
+        _register_heif()
     try:
         with ExitStack() as opened:
             im = opened.enter_context(Image.open(BytesIO(data), formats=_DECODERS[key]))  # the header only
@@ -253,6 +271,8 @@ def _rounded_16_bit(data: bytes, formats: list[str], im: Image.Image, rawmode: s
     low_rawmode = _low_byte_rawmode(rawmode)
     if low_rawmode is None and not (rawmode == "LA;16B" and im.mode == "RGBA"):
         return None
+    import numpy as np
+
     try:
         with Image.open(BytesIO(data), formats=formats) as again:
             if again.tell() != 0:
@@ -269,10 +289,10 @@ def _rounded_16_bit(data: bytes, formats: list[str], im: Image.Image, rawmode: s
     if other.shape != high.shape:
         return None
     if low_rawmode is not None:
-        samples = _LUT16[(high << 8) | other]
+        samples = _lut16()[(high << 8) | other]
     else:
         grey, alpha = (other[..., 0] << 8) | other[..., 1], (other[..., 2] << 8) | other[..., 3]
-        samples = _LUT16[np.stack([grey, grey, grey, alpha], axis=-1)]
+        samples = _lut16()[np.stack([grey, grey, grey, alpha], axis=-1)]
     out = Image.frombytes(im.mode, im.size, np.ascontiguousarray(samples).tobytes())
     out.info = dict(im.info)
     return out
@@ -306,17 +326,21 @@ def _palette_is_grey(im: Image.Image) -> bool:
 
 
 def _from_u8(arr: npt.NDArray[np.uint8]) -> Image.Image:
+    import numpy as np
+
     return Image.frombytes("L", (arr.shape[1], arr.shape[0]), np.ascontiguousarray(arr).tobytes())
 
 
 def _int_to_l(im: Image.Image) -> Image.Image:
     """16-bit (and 32-bit integer, on the 16-bit scale) grey to 8-bit, with a 16-bit tRNS as alpha."""
+    import numpy as np
+
     arr = np.asarray(im)
     if arr.dtype.kind == "i" or arr.dtype.itemsize > 2:
         arr16 = np.clip(arr, 0, 65535).astype(np.uint16)
     else:
         arr16 = arr.astype(np.uint16, copy=False)
-    grey = _from_u8(_LUT16[arr16])
+    grey = _from_u8(_lut16()[arr16])
     trns = im.info.get("transparency")
     if isinstance(trns, int):
         alpha = _from_u8(np.where(arr == trns, 0, 255).astype(np.uint8))
@@ -326,6 +350,8 @@ def _int_to_l(im: Image.Image) -> Image.Image:
 
 def float_to_l(im: Image.Image) -> Image.Image:
     """F to L: values all within 0..1 are scaled by 255, otherwise clipped to 0..255; NaN is 0."""
+    import numpy as np
+
     arr = np.array(im, dtype=np.float32)
     np.nan_to_num(arr, copy=False, nan=0.0, posinf=255.0, neginf=0.0)
     if arr.size and float(arr.min()) >= 0.0 and float(arr.max()) <= 1.0:

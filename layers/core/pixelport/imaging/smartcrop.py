@@ -8,9 +8,13 @@ the centre is taken, so a flat or evenly textured image is cropped in the centre
 
 from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
+from typing import TYPE_CHECKING
+
 from PIL import Image
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 ANALYSIS_SIDE = 256
 TIE = 1e-6  # relative: energy sums are floats of many terms
@@ -18,6 +22,8 @@ TIE = 1e-6  # relative: energy sums are floats of many terms
 
 def edge_energy(image: Image.Image) -> npt.NDArray[np.float64]:
     """Per-pixel edge energy of `image`'s luminance (alpha ignored), same height and width."""
+    import numpy as np
+
     grey = np.asarray(image.convert("L"), dtype=np.float64)
     energy = np.zeros_like(grey)
     dx = np.abs(np.diff(grey, axis=1))
@@ -31,6 +37,8 @@ def edge_energy(image: Image.Image) -> npt.NDArray[np.float64]:
 
 def _best(sums: npt.NDArray[np.float64]) -> tuple[int, int]:
     """(row, column) of the largest entry of `sums`, nearest the centre among (near-)equal ones."""
+    import numpy as np
+
     top = float(sums.max())
     rows, cols = np.nonzero(sums >= top - abs(top) * TIE)
     centre_r, centre_c = (sums.shape[0] - 1) / 2, (sums.shape[1] - 1) / 2
@@ -46,6 +54,9 @@ def window_origin(
     (sw, sh), (ww, wh) = scaled, window
     if (ww, wh) == (sw, sh):
         return 0.0, 0.0
+    # numpy costs every cold start about 0.1 s: imported by the requests that crop smart only.
+    import numpy as np
+
     ratio = min(1.0, ANALYSIS_SIDE / max(image.size))
     small_size = (max(1, round(image.width * ratio)), max(1, round(image.height * ratio)))
     small = image.resize(small_size, Image.Resampling.BOX, reducing_gap=2.0) if ratio < 1 else image

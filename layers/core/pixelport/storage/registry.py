@@ -221,12 +221,12 @@ class StorageRegistry:
 
 
 def deployed_registry() -> StorageRegistry:
-    """The registry of this deployment: the template's table and KMS key, the function's clients."""
+    """The registry of this deployment: the template's table and KMS key, the function's clients (the
+    KMS one made when a secret is first sealed or opened: most requests name no storage)."""
     from pixelport import aws, settings
 
-    return StorageRegistry(
-        aws.dynamodb(), settings.storages_table(), SecretBox(aws.kms(), settings.storage_secrets_key())
-    )
+    secrets = SecretBox(aws.on_first_use(aws.kms), settings.storage_secrets_key())
+    return StorageRegistry(aws.dynamodb(), settings.storages_table(), secrets)
 
 
 def _code(exc: ClientError) -> str:

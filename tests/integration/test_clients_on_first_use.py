@@ -1,0 +1,59 @@
+"""The clients a function's common requests never call are made by the first request that calls one
+(README "Cold start"): making a client reads its service model, which a new environment's first
+request would otherwise pay for nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from local.resources import LocalNames
+from pixelport import aws as aws_clients
+from tests.support.http_server import LocalHTTPServer
+from tests.support.images import flat_png
+from tests.support.lambdas import get_task, process, reset_handler_caches, submit_async
+
+pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
+
+
+@pytest.fixture
+def images() -> Iterator[LocalHTTPServer]:
+    with LocalHTTPServer() as server:
+        server.add("/cat.png", body=flat_png())
+        yield server
+
+
+def clients_made() -> set[str]:
+    makers = {
+        "s3": aws_clients.s3,
+        "dynamodb": aws_clients.dynamodb,
+        "kms": aws_clients.kms,
+        "sqs": aws_clients.sqs,
+        "lambda": aws_clients.lambda_,
+    }
+    return {name for name, make in makers.items() if make.cache_info().currsize}
+
+
+def test_polling_a_task_makes_the_dynamodb_client_only(images: LocalHTTPServer) -> None:
+    task_id = submit_async(images.url("/cat.png"))
+    reset_handler_caches()  # a new environment of the API
+    assert get_task(task_id)["id"] == task_id
+    assert clients_made() == {"dynamodb"}
+
+
+def test_an_edit_naming_no_storage_is_processed_without_the_kms_client(
+    aws: LocalNames, images: LocalHTTPServer
+) -> None:
+    task_id = submit_async(images.url("/cat.png"))
+    reset_handler_caches()  # a new environment of the processor
+    assert process(aws, task_id) == {"handled": [{"task_id": task_id, "status": "done"}]}
+    assert clients_made() == {"dynamodb", "s3", "sqs"}  # SQS: the webhook queue hears of every end
+
+
+def test_a_client_made_on_first_use_is_the_functions_own() -> None:
+    queue = aws_clients.on_first_use(aws_clients.sqs)
+    assert "sqs" not in clients_made()
+    assert queue.list_queues()["QueueUrls"]  # the template's queues
+    assert "sqs" in clients_made()
+    assert queue.meta is aws_clients.sqs().meta
