@@ -1,5 +1,5 @@
 """moto's server as `make run` needs it: S3's POST policy check in front (local/s3_post_policy.py),
-and DynamoDB requests one at a time.
+DynamoDB requests one at a time, and HTTP/1.1 keep-alive (local/moto_http.py).
 
 moto's DynamoDB is not thread-safe: a read that serialises an item while another request updates it
 fails with "dictionary changed size during iteration" (an HTTP 500 and a traceback), and a
@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from moto.sqs.models import sqs_backends
 from werkzeug.serving import make_server
 
 from local import moto_transactions
+from local.moto_http import KeepAliveMotoHandler
 from local.s3_post_policy import PostPolicyEnforcer
 from local.wsgi import WsgiApp
 
@@ -54,8 +55,9 @@ class LocalMotoServer(ThreadedMotoServer):
         moto_transactions.install()
         moto = DomainDispatcherApplication(create_backend_app)
         app = SerializedDynamoDB(PostPolicyEnforcer(moto, self._secrets))
+        # Kept-alive connections without Nagle's delay (local/moto_http.py).
         self._server = make_server(
-            self._ip_address, self._port, app, threaded=True, request_handler=MotoRequestHandler
+            self._ip_address, self._port, app, threaded=True, request_handler=KeepAliveMotoHandler
         )
         self._server_ready_event.set()
         self._server.serve_forever()
