@@ -1,5 +1,6 @@
 """moto's server as `make run` needs it: S3's POST policy check in front (local/s3_post_policy.py),
-DynamoDB requests one at a time, and HTTP/1.1 keep-alive (local/moto_http.py).
+DynamoDB requests one at a time, HTTP/1.1 keep-alive (local/moto_http.py), and moto's per-request
+costs that `make run` can avoid avoided (local/moto_dispatch.py, local/moto_dynamodb_json.py).
 
 moto's DynamoDB is not thread-safe: a read that serialises an item while another request updates it
 fails with "dictionary changed size during iteration" (an HTTP 500 and a traceback), and a
@@ -14,11 +15,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.moto_server.werkzeug_app import create_backend_app
 from moto.sqs.models import sqs_backends
 from werkzeug.serving import make_server
 
-from local import moto_transactions
+from local import moto_dispatch, moto_dynamodb_json, moto_transactions
+from local.moto_dispatch import CachedDispatcher
 from local.moto_http import KeepAliveMotoHandler
 from local.s3_post_policy import PostPolicyEnforcer
 from local.wsgi import WsgiApp
@@ -53,7 +55,9 @@ class LocalMotoServer(ThreadedMotoServer):
     def _server_entry(self) -> None:
         # Safe here only: this server runs DynamoDB requests one at a time (SerializedDynamoDB).
         moto_transactions.install()
-        moto = DomainDispatcherApplication(create_backend_app)
+        moto_dynamodb_json.install()  # answers as moto's, without its per-value model walk
+        moto_dispatch.install()  # and its per-request lookups done once
+        moto = CachedDispatcher(create_backend_app)
         app = SerializedDynamoDB(PostPolicyEnforcer(moto, self._secrets))
         # Kept-alive connections without Nagle's delay (local/moto_http.py).
         self._server = make_server(
