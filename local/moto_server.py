@@ -16,6 +16,8 @@ from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
 from moto.moto_server.werkzeug_app import create_backend_app
+from moto.s3.exceptions import MissingBucket
+from moto.s3.models import s3_backends
 from moto.sqs.models import sqs_backends
 from werkzeug.serving import make_server
 
@@ -45,6 +47,19 @@ def send_in_process(account: str, region: str, queue_name: str, body: str) -> No
     """A message into one of this process's moto queues without an HTTP round trip, as moto's own S3
     notifications are sent (moto.s3.notifications): the same backend, the same message."""
     sqs_backends[account][region].send_message(queue_name, body)
+
+
+def read_in_process(account: str, bucket: str, key: str) -> tuple[bytes, dict[str, str]] | None:
+    """An object of this process's moto S3 without an HTTP round trip: its bytes and the headers stored
+    with it (content-type, cache-control, expires, content-disposition, ..., names in lower case);
+    None when the bucket or the key does not exist."""
+    try:
+        found = s3_backends[account]["aws"].get_object(bucket, key)
+    except MissingBucket:
+        return None
+    if found is None:
+        return None
+    return found.value, {name.lower(): str(value) for name, value in found.metadata.items()}
 
 
 class LocalMotoServer(ThreadedMotoServer):
