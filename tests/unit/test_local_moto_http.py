@@ -105,3 +105,21 @@ def test_a_malformed_length_is_refused(server: tuple[str, int]) -> None:
         sock.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: +5\r\n\r\nhello")
         answer = sock.recv(65536)
     assert answer.startswith(b"HTTP/1.1 400")
+
+
+def test_an_idle_connection_is_let_go_quietly(caplog: pytest.LogCaptureFixture) -> None:
+    class Impatient(KeepAliveMotoHandler):
+        timeout = 0.2
+
+    httpd = make_server("127.0.0.1", 0, echo, threaded=True, request_handler=Impatient)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        conn = http.client.HTTPConnection("127.0.0.1", httpd.server_port)
+        ask(conn, "GET", "/")
+        assert conn.sock is not None
+        conn.sock.settimeout(5)
+        assert conn.sock.recv(1) == b""  # the server closed the idle connection
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert "timed out" not in caplog.text
