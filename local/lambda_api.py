@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import threading
 import uuid
 from collections.abc import Callable
@@ -52,6 +53,11 @@ def function_name(path_name: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     server: LambdaInvokeServer
     protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body are two writes: no waiting for the client's delayed ACK in between.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))

@@ -1,5 +1,6 @@
 """moto's server as `make run` needs it: S3's POST policy check in front (local/s3_post_policy.py),
-and DynamoDB requests one at a time.
+DynamoDB requests one at a time, HTTP/1.1 keep-alive (local/moto_http.py), and moto's per-request
+costs that `make run` can avoid avoided (local/moto_dispatch.py, local/moto_dynamodb_json.py).
 
 moto's DynamoDB is not thread-safe: a read that serialises an item while another request updates it
 fails with "dictionary changed size during iteration" (an HTTP 500 and a traceback), and a
@@ -14,11 +15,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from moto.moto_server.threaded_moto_server import ThreadedMotoServer
-from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+from moto.moto_server.werkzeug_app import create_backend_app
+from moto.s3.exceptions import MissingBucket
+from moto.s3.models import s3_backends
 from moto.sqs.models import sqs_backends
 from werkzeug.serving import make_server
 
-from local import moto_transactions
+from local import moto_dispatch, moto_dynamodb_json, moto_transactions
+from local.moto_dispatch import CachedDispatcher
+from local.moto_http import KeepAliveMotoHandler
 from local.s3_post_policy import PostPolicyEnforcer
 from local.wsgi import WsgiApp
 
@@ -44,6 +49,19 @@ def send_in_process(account: str, region: str, queue_name: str, body: str) -> No
     sqs_backends[account][region].send_message(queue_name, body)
 
 
+def read_in_process(account: str, bucket: str, key: str) -> tuple[bytes, dict[str, str]] | None:
+    """An object of this process's moto S3 without an HTTP round trip: its bytes and the headers stored
+    with it (content-type, cache-control, expires, content-disposition, ..., names in lower case);
+    None when the bucket or the key does not exist."""
+    try:
+        found = s3_backends[account]["aws"].get_object(bucket, key)
+    except MissingBucket:
+        return None
+    if found is None:
+        return None
+    return found.value, {name.lower(): str(value) for name, value in found.metadata.items()}
+
+
 class LocalMotoServer(ThreadedMotoServer):
     def __init__(self, ip_address: str, port: int, secrets: dict[str, str]):
         super().__init__(ip_address=ip_address, port=port, verbose=False)
@@ -52,10 +70,13 @@ class LocalMotoServer(ThreadedMotoServer):
     def _server_entry(self) -> None:
         # Safe here only: this server runs DynamoDB requests one at a time (SerializedDynamoDB).
         moto_transactions.install()
-        moto = DomainDispatcherApplication(create_backend_app)
+        moto_dynamodb_json.install()  # answers as moto's, without its per-value model walk
+        moto_dispatch.install()  # and its per-request lookups done once
+        moto = CachedDispatcher(create_backend_app)
         app = SerializedDynamoDB(PostPolicyEnforcer(moto, self._secrets))
+        # Kept-alive connections without Nagle's delay (local/moto_http.py).
         self._server = make_server(
-            self._ip_address, self._port, app, threaded=True, request_handler=MotoRequestHandler
+            self._ip_address, self._port, app, threaded=True, request_handler=KeepAliveMotoHandler
         )
         self._server_ready_event.set()
         self._server.serve_forever()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -77,3 +78,20 @@ def test_a_request_response_invocation_is_refused_not_played_as_an_event(
 )
 def test_a_function_is_named_by_its_name_or_arn(given: str) -> None:
     assert function_name(given) == "ProcessorFunction"
+
+
+def test_nagle_is_off_on_the_servers_side(
+    server: tuple[LambdaInvokeServer, list[tuple[str, Any]]],
+) -> None:
+    running, queued = server
+    seen: list[int] = []
+
+    class Probe(running.RequestHandlerClass):  # type: ignore[misc, name-defined]
+        def setup(self) -> None:
+            super().setup()
+            seen.append(self.connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+    running.RequestHandlerClass = Probe
+    client(running.endpoint).invoke(FunctionName="ProcessorFunction", InvocationType="Event", Payload=b"{}")
+    assert queued == [("ProcessorFunction", {})]
+    assert seen and seen[0] != 0
