@@ -24,6 +24,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,6 +121,10 @@ class Moto:
         self.server: LocalMotoServer = LocalMotoServer("127.0.0.1", port, {access: secret})
         self.server.start()
         self.endpoint = f"http://127.0.0.1:{port}"
+        # moto keeps its state per process, not per server: start from nothing, as `make run` does,
+        # whatever an earlier Moto of this process (make bench runs several) left.
+        reset = urllib.request.Request(f"{self.endpoint}/moto-api/reset", method="POST")
+        urllib.request.urlopen(reset).close()
         self.credentials = dict(FAKE_CREDENTIALS)
         session = boto3.Session(aws_access_key_id=access, aws_secret_access_key=secret, region_name=REGION)
         self.template = Template()

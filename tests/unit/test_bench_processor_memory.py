@@ -41,3 +41,12 @@ def test_a_workload_the_processor_cannot_finish_is_an_error_not_a_figure(
     truncated = tiny.path(workload.source).read_bytes()[:300]  # a JPEG's start: accepted, undecodable
     with pytest.raises(RuntimeError, match="did not finish W5"):
         processor_memory.processor_peak(moto, workload, truncated)
+
+
+def test_a_second_moto_in_the_same_process_starts_empty(moto: Moto) -> None:
+    # make bench measures the cold start, then the processor's memory, in one process
+    again = Moto()
+    try:
+        assert again.account
+    finally:
+        again.stop()
