@@ -63,10 +63,15 @@ class Measurement:
     seconds: list[float]
     bytes: int
     peak_rss: int | None = None  # bytes; None where not measured (the servers)
+    cpu_seconds: list[float] | None = None  # every thread's, per round; None where not measured
 
     @property
     def median(self) -> float:
         return statistics.median(self.seconds)
+
+    @property
+    def cpu_median(self) -> float | None:
+        return statistics.median(self.cpu_seconds) if self.cpu_seconds else None
 
     @property
     def p90(self) -> float:
@@ -89,7 +94,9 @@ def measure_in_process(
     if done.returncode != 0:
         raise RuntimeError(f"{impl} {workload.name} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
-    return Measurement(impl, workload.name, result["seconds"], result["bytes"], result["peak_rss"])
+    return Measurement(
+        impl, workload.name, result["seconds"], result["bytes"], result["peak_rss"], result.get("cpu_seconds")
+    )
 
 
 # --- (b) and thumbor: requests over loopback HTTP ----------------------------------------------------
@@ -279,7 +286,9 @@ def tables(items: Sequence[Workload], results: Sequence[Measurement], rounds: in
         lines.append(f"| {w.name} | " + " | ".join(f"{found[(i, w.name)].bytes:,}" for i in impls) + " |")
     measured = [found[(PIPELINE, w.name)] for w in items if (PIPELINE, w.name) in found]
     if measured and all(m.peak_rss is not None for m in measured):
-        rows = [sizing.Measured(m.workload, m.median, (m.peak_rss or 0) / 2**20) for m in measured]
+        rows = [
+            sizing.Measured(m.workload, m.median, (m.peak_rss or 0) / 2**20, m.cpu_median) for m in measured
+        ]
         lines += ["", sizing.table(rows)]
     return "\n".join(lines)
 

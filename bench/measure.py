@@ -3,7 +3,8 @@ it reports (VmHWM of this process: imports, decode, work and encode) belongs to 
 
 Run by bench/harness.py as
     python -m bench.measure IMPL WORKLOAD CORPUS_DIR SCALE ROUNDS
-with IMPL one of pipeline (a), pillow (c), pyvips; prints one JSON object: the seconds of each round
+with IMPL one of pipeline (a), pillow (c), pyvips; prints one JSON object: the seconds (wall, and CPU of
+all threads) of each round
 (after one warm-up round that loads lazy imports and caches), the output bytes, the output itself
 written to CORPUS_DIR/out/IMPL-WORKLOAD.<format> for inspection, and the peak RSS in bytes.
 """
@@ -46,14 +47,16 @@ def run(impl: str, workload: Workload, corpus_dir: Path, rounds: int) -> dict[st
     render = renderer(impl, workload)
     output = render(data)  # warm-up
     seconds = []
+    cpu_seconds = []  # every thread's: the PNG writer works on every core
     for _ in range(rounds):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         output = render(data)
         seconds.append(time.perf_counter() - start)
+        cpu_seconds.append(time.process_time() - start_cpu)
     out_dir = corpus_dir / "out"
     out_dir.mkdir(exist_ok=True)
     (out_dir / f"{impl}-{workload.name}.{workload.format}").write_bytes(output)
-    return {"seconds": seconds, "bytes": len(output), "peak_rss": peak_rss()}
+    return {"seconds": seconds, "cpu_seconds": cpu_seconds, "bytes": len(output), "peak_rss": peak_rss()}
 
 
 def peak_rss() -> int:
