@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -196,5 +197,12 @@ def test_a_processor_error_answered_through_the_sync_route_is_counted_once(
 ) -> None:
     response = call_api(api_event({"input": images.url("/broken.jpg"), "operations": {}}))
     assert response["statusCode"] == 400, response["body"]
-    failures_counted = emitted_failures(capsys.readouterr().out)
+    # The API counts synchronously, before it answers; the processor (another thread here) writes the
+    # task ERROR, which the API's poll may see, before it flushes its metrics: wait for its line.
+    output = capsys.readouterr().out
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "processor" not in [f["stage"] for f in emitted_failures(output)]:
+        time.sleep(0.05)
+        output += capsys.readouterr().out
+    failures_counted = emitted_failures(output)
     assert [(f["stage"], f["error_code"]) for f in failures_counted] == [("processor", "4006")]
