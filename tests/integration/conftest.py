@@ -16,6 +16,8 @@ from functions.processor import app as processor
 from local.lambda_api import LambdaInvokeServer
 from local.resources import LocalNames, s3_event_queue
 from local.template import Template
+from tests.support.http_server import LocalHTTPServer
+from tests.support.images import flat_png
 from tests.support.lambdas import invoke
 
 
@@ -106,3 +108,11 @@ def s3_notifications(
         lambda event: invoke(processor.lambda_handler, event, timeout=300)
     ) as count:
         yield count
+
+
+@pytest.fixture
+def images() -> Iterator[LocalHTTPServer]:
+    """A loopback server of source images: /cat.png (a module that needs others defines its own `images`)."""
+    with LocalHTTPServer() as server:
+        server.add("/cat.png", body=flat_png())
+        yield server

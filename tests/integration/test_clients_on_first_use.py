@@ -4,24 +4,14 @@ request would otherwise pay for nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from local.resources import LocalNames
 from pixelport import aws as aws_clients
 from tests.support.http_server import LocalHTTPServer
-from tests.support.images import flat_png
 from tests.support.lambdas import get_task, process, reset_handler_caches, submit_async
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
-
-
-@pytest.fixture
-def images() -> Iterator[LocalHTTPServer]:
-    with LocalHTTPServer() as server:
-        server.add("/cat.png", body=flat_png())
-        yield server
 
 
 def clients_made() -> set[str]:

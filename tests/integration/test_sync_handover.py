@@ -5,7 +5,7 @@ attempt never loses the task."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -30,13 +30,6 @@ from tests.support.lambdas import (
 )
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
-
-
-@pytest.fixture
-def images() -> Iterator[LocalHTTPServer]:
-    with LocalHTTPServer() as server:
-        server.add("/cat.png", body=flat_png())
-        yield server
 
 
 def staged_keys(names: LocalNames) -> list[str]:

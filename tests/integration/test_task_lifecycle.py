@@ -7,7 +7,6 @@ A kill is a `Killed` raised at the chosen point: a BaseException, so none of the
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -22,7 +21,6 @@ from pixelport.lease import LEASE_SECONDS
 from pixelport.tasks import Claimed, Status, TaskStore
 from tests.support.clock import Clock
 from tests.support.http_server import LocalHTTPServer
-from tests.support.images import flat_png
 from tests.support.lambdas import (
     failure_destination_event,
     get_task,
@@ -41,13 +39,6 @@ LAMBDA_FIRST_RETRY_DELAY = 60.0
 
 class Killed(BaseException):
     """The runtime died here: nothing after this line of the handler runs."""
-
-
-@pytest.fixture
-def images() -> Iterator[LocalHTTPServer]:
-    with LocalHTTPServer() as server:
-        server.add("/cat.png", body=flat_png())
-        yield server
 
 
 def kill_processor_at(monkeypatch: pytest.MonkeyPatch, target: str) -> None:

@@ -92,9 +92,8 @@ def _idat_chunks(image: Image.Image, level: int, workers: int) -> Iterator[bytes
     adler = 1
     if len(bands) == 1 or workers == 1:  # no thread to start
         for index, (top, bottom) in enumerate(bands):
-            deflated, band_adler, length = _deflate_band(image, top, bottom, level, index == len(bands) - 1)
-            adler = _adler32_combine(adler, band_adler, length)
-            yield _chunk(b"IDAT", deflated)
+            adler, piece = _joined(_deflate_band(image, top, bottom, level, index == len(bands) - 1), adler)
+            yield piece
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             # At most two bands a worker are in flight: memory stays bounded whatever the image's size.
@@ -103,16 +102,17 @@ def _idat_chunks(image: Image.Image, level: int, workers: int) -> Iterator[bytes
                 last = index == len(bands) - 1
                 pending.append(pool.submit(_deflate_band, image, top, bottom, level, last))
                 if len(pending) >= 2 * workers:
-                    adler, piece = _collect(pending.pop(0), adler)
+                    adler, piece = _joined(pending.pop(0).result(), adler)
                     yield piece
             for future in pending:
-                adler, piece = _collect(future, adler)
+                adler, piece = _joined(future.result(), adler)
                 yield piece
     yield _chunk(b"IDAT", struct.pack(">I", adler))
 
 
-def _collect(future: Future[tuple[bytes, int, int]], adler: int) -> tuple[int, bytes]:
-    deflated, band_adler, length = future.result()
+def _joined(band: tuple[bytes, int, int], adler: int) -> tuple[int, bytes]:
+    """The stream's Adler-32 with `band` (deflated bytes, Adler-32, length) after it, and its IDAT."""
+    deflated, band_adler, length = band
     return _adler32_combine(adler, band_adler, length), _chunk(b"IDAT", deflated)
 
 
