@@ -141,7 +141,9 @@ class Stack:
         resolver = self.names.resolver(self.endpoint)
         self.resolver = resolver
         functions = self.template.functions()
-        self.lambda_api = LambdaInvokeServer(frozenset(functions), self.invoke_async, self.console.detail)
+        self.lambda_api = LambdaInvokeServer(
+            frozenset(functions), self.invoke_async, self.invoke_sync, self.console.detail
+        )
         self.lambda_api.start()
         for name, spec in functions.items():
             env = {k: str(resolver.resolve(v)) for k, v in spec.environment.items()}
@@ -233,6 +235,18 @@ class Stack:
             concurrency=CONCURRENCY.get(function, 1),
             on_result=functools.partial(self.console.task_outcomes, function),
         )
+
+    def invoke_sync(self, function: str, event: Any) -> Any:
+        """Lambda's Invoke with InvocationType RequestResponse (local/lambda_api.py): the function runs
+        now, on the caller's thread, and its payload is the answer; raises FunctionError as it fails.
+        The console tells its outcome as it does an asynchronous invocation's."""
+        try:
+            answer = self.runtimes[function].invoke(event)
+        except FunctionError as exc:
+            self.console.detail(f"{function}-Run: failed ({exc})")
+            raise
+        self.console.task_outcomes(function, answer)
+        return answer
 
     def invoke_async(self, function: str, event: Any) -> None:
         """Lambda's Invoke with InvocationType Event (local/lambda_api.py): queued for the function's

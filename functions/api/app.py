@@ -91,7 +91,9 @@ def service() -> EditService:
         s3=aws.on_first_use(aws.s3),
         ingest_bucket=settings.ingest_bucket(),
         storages=deployed_registry(),
-        invoke_processor=ProcessorInvoker(aws.on_first_use(aws.lambda_), settings.processor_function()),
+        processor=ProcessorInvoker(
+            aws.on_first_use(aws.lambda_), aws.on_first_use(aws.lambda_runner), settings.processor_function()
+        ),
     )
 
 
@@ -192,18 +194,22 @@ def finished_response(task: Task) -> Response[str]:
 @takes_body(EditRequest, "input, operations and output (SPEC 2.1)")
 @tracer.capture_method
 def edit() -> Response[str]:
-    started = time.monotonic()
+    deadline = sync_deadline()
     task = service().submit(
-        parse_body(app.current_event.body), account=account(), request_id=request_id(), result_url=result_url
+        parse_body(app.current_event.body),
+        account=account(),
+        request_id=request_id(),
+        result_url=result_url,
+        deadline=deadline,
     )
-    return finished_response(wait_for(task, started))
+    return finished_response(service().wait(task, deadline=deadline))
 
 
-def wait_for(task: Task, started: float) -> Task:
-    """The sync routes wait for the task within the sync window (SPEC 2.1) and the function's time."""
-    window = limits().sync_wait_seconds - (time.monotonic() - started)
+def sync_deadline() -> float:
+    """When a sync route stops waiting (time.monotonic()): the sync window (SPEC 2.1) from now, within
+    the function's own time."""
     remaining = app.lambda_context.get_remaining_time_in_millis() / 1000 - 1.0
-    return service().wait(task, deadline=time.monotonic() + min(window, remaining))
+    return time.monotonic() + min(limits().sync_wait_seconds, remaining)
 
 
 @app.post(
@@ -219,7 +225,7 @@ def wait_for(task: Task, started: float) -> Task:
 )
 @tracer.capture_method
 def edit_upload() -> Response[str]:
-    started = time.monotonic()
+    deadline = sync_deadline()
     event = app.current_event
     raw = event.body or ""
     try:
@@ -227,8 +233,10 @@ def edit_upload() -> Response[str]:
     except ValueError:
         raise PixelportError(BODY_NOT_JSON, "the request body is not valid base64") from None
     upload = read_upload(body, event.headers.get("Content-Type"))
-    task = service().submit_upload(upload, account=account(), request_id=request_id(), result_url=result_url)
-    return finished_response(wait_for(task, started))
+    task = service().submit_upload(
+        upload, account=account(), request_id=request_id(), result_url=result_url, deadline=deadline
+    )
+    return finished_response(service().wait(task, deadline=deadline))
 
 
 @app.post(

@@ -57,29 +57,40 @@ def delivering_s3_notifications(deliver: Callable[[dict[str, Any]], Any]) -> Ite
         thread.join(timeout=5)
 
 
+# One direct invocation of the processor by a sync route: its InvocationType and event.
+Invocation = tuple[str, dict[str, Any]]
+
+
 @contextlib.contextmanager
 def serving_direct_invocations(
     deliver: Callable[[dict[str, Any]], Any], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[list[dict[str, Any]]]:
-    """make run's Lambda Invoke API (local/lambda_api.py) on loopback for the handlers' Lambda client:
-    each Event invocation of ProcessorFunction is handed to `deliver` on a thread of its own, as Lambda
-    runs it; yields the events, in the order they were invoked."""
+) -> Iterator[list[Invocation]]:
+    """make run's Lambda Invoke API (local/lambda_api.py) on loopback for the handlers' Lambda clients:
+    a RequestResponse invocation of ProcessorFunction is handed to `deliver` on the request's thread and
+    answered with what it returns, an Event one on a thread of its own, as Lambda runs them; yields the
+    invocations, in the order they were made."""
     from pixelport import aws as aws_clients
 
-    invoked: list[dict[str, Any]] = []
+    invoked: list[Invocation] = []
     threads: list[threading.Thread] = []
 
     def enqueue(function: str, event: Any) -> None:
         assert function == "ProcessorFunction", function
-        invoked.append(event)
+        invoked.append(("Event", event))
         thread = threading.Thread(target=deliver, args=(event,), daemon=True)
         threads.append(thread)
         thread.start()
 
-    server = LambdaInvokeServer(frozenset({"ProcessorFunction"}), enqueue, lambda line: None)
+    def run(function: str, event: Any) -> Any:
+        assert function == "ProcessorFunction", function
+        invoked.append(("RequestResponse", event))
+        return deliver(event)
+
+    server = LambdaInvokeServer(frozenset({"ProcessorFunction"}), enqueue, run, lambda line: None)
     server.start()
     monkeypatch.setenv("AWS_ENDPOINT_URL_LAMBDA", server.endpoint)
     aws_clients.lambda_.cache_clear()
+    aws_clients.lambda_runner.cache_clear()
     try:
         yield invoked
     finally:
@@ -87,11 +98,12 @@ def serving_direct_invocations(
         for thread in threads:
             thread.join(timeout=30)
         aws_clients.lambda_.cache_clear()
+        aws_clients.lambda_runner.cache_clear()
 
 
 @pytest.fixture
-def direct_invocations(aws: LocalNames, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[dict[str, Any]]]:
-    """The processor handler invoked directly by the sync routes (InvocationType Event); the events."""
+def direct_invocations(aws: LocalNames, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Invocation]]:
+    """The processor handler invoked directly by the sync routes; the invocations made."""
     with serving_direct_invocations(
         lambda event: invoke(processor.lambda_handler, event, timeout=300), monkeypatch
     ) as invoked:
@@ -99,9 +111,7 @@ def direct_invocations(aws: LocalNames, monkeypatch: pytest.MonkeyPatch) -> Iter
 
 
 @pytest.fixture
-def s3_notifications(
-    aws: LocalNames, direct_invocations: list[dict[str, Any]]
-) -> Iterator[Callable[[], int]]:
+def s3_notifications(aws: LocalNames, direct_invocations: list[Invocation]) -> Iterator[Callable[[], int]]:
     """Delivers moto's S3->SQS notifications to the processor handler, and the sync routes' direct
     invocations as `direct_invocations` does; answers how many S3 notifications were delivered."""
     with delivering_s3_notifications(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import time
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import boto3
@@ -13,6 +15,7 @@ from local.resources import LocalNames
 from pixelport.capabilities import NO_MODEL
 from pixelport.editing import EditService
 from pixelport.errors import ValidationFailed
+from pixelport.handover import run_seconds
 from pixelport.sources.url import Fetched
 from pixelport.staging import input_key
 from pixelport.tasks import TaskStore
@@ -73,3 +76,45 @@ def test_every_problem_of_a_request_is_refused_in_one_422_before_any_task_exists
         "output.destination": ["storage 'shop' is not connected to this account"],
     }
     assert boto3.client("dynamodb").scan(TableName=aws.table("TasksTable"))["Items"] == []
+
+
+@dataclass
+class RecordingHandover:
+    """The processor as the edit service sees it; this one records and ends nothing."""
+
+    calls: list[tuple[str, str]] = field(default_factory=list)
+    run_returns: bool = True
+
+    def queue(self, bucket: str, key: str) -> None:
+        self.calls.append(("queue", key))
+
+    def run(self, bucket: str, key: str) -> bool:
+        self.calls.append(("run", key))
+        return self.run_returns
+
+
+def handing_over(names: LocalNames, handover: RecordingHandover) -> EditService:
+    fetched = Fetched(data=image_bytes("PNG"), url=URL, content_type="image/png", name="photo")
+    return replace(service(names, fetched), processor=handover)
+
+
+def test_with_too_little_of_the_sync_window_left_for_a_run_the_input_is_only_queued(
+    aws: LocalNames,
+) -> None:
+    recorded = RecordingHandover()
+    deadline = time.monotonic() + run_seconds() - 1
+    body = {"input": URL, "operations": {}}
+    task = handing_over(aws, recorded).submit(body, account="a", deadline=deadline)
+    assert recorded.calls == [("queue", f"direct/{task.id}")]
+
+
+@pytest.mark.parametrize("run_returns", [True, False], ids=["returned", "function error"])
+def test_a_run_that_did_not_end_the_task_is_followed_by_a_queued_invocation(
+    aws: LocalNames, run_returns: bool
+) -> None:
+    recorded = RecordingHandover(run_returns=run_returns)
+    deadline = time.monotonic() + run_seconds() + 1
+    body = {"input": URL, "operations": {}}
+    task = handing_over(aws, recorded).submit(body, account="a", deadline=deadline)
+    assert recorded.calls == [("run", f"direct/{task.id}"), ("queue", f"direct/{task.id}")]
+    assert task.status == "ACCEPTED"

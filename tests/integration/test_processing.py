@@ -18,6 +18,7 @@ from functions.processor import app as processor
 from local.resources import LocalNames
 from pixelport.processing import TaskBusy
 from pixelport.tasks import TaskStore
+from tests.integration.conftest import Invocation
 from tests.support.http_server import LocalHTTPServer
 from tests.support.images import flat_png
 from tests.support.lambdas import (
@@ -149,14 +150,14 @@ def test_an_unexpected_failure_is_retried_then_settled_as_error_by_the_failure_d
 
 
 def test_sync_edit_answers_200_once_the_processor_invoked_directly_ended_it(
-    images: LocalHTTPServer, s3_notifications: Callable[[], int], direct_invocations: list[dict[str, Any]]
+    images: LocalHTTPServer, s3_notifications: Callable[[], int], direct_invocations: list[Invocation]
 ) -> None:
     body = {"input": images.url("/cat.png"), "operations": {}, "output": {"format": "png"}}
     response = call_api(api_event(body))
     assert response["statusCode"] == 200, response["body"]
     data = response_json(response)["data"]
     assert data["output"]["format"] == "PNG" and data["output"]["tmp_url"].endswith("/cat.png")
-    assert len(direct_invocations) == 1 and s3_notifications() == 0
+    assert [kind for kind, _ in direct_invocations] == ["RequestResponse"] and s3_notifications() == 0
 
 
 def test_sync_edit_of_a_corrupt_image_answers_400_with_the_processors_error(

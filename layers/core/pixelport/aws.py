@@ -50,9 +50,26 @@ def sqs() -> SQSClient:
 @cache
 def lambda_() -> LambdaClient:
     # An Event invocation is queued in milliseconds; a sync route falls back to S3 rather than wait:
-    # two tries of at most 1 s to connect and 2 s to answer (not the 4 x (3 + 20) s of the others).
+    # two tries of at most 1 s to connect and 2 s to answer (not the 5 x (3 + 20) s of the others:
+    # botocore's `max_attempts` counts the retries, `total_max_attempts` the tries).
     config = _CONFIG.merge(
-        Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "max_attempts": 2})
+        Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
+    )
+    return cast("LambdaClient", boto3.client("lambda", config=config))
+
+
+@cache
+def lambda_runner() -> LambdaClient:
+    """For synchronous runs (handover.ProcessorInvoker.run): one try, for a second try would be a second
+    run, and an answer awaited for handover.run_seconds(), a run's answer coming when it ends."""
+    from pixelport.handover import run_seconds
+
+    config = _CONFIG.merge(
+        Config(
+            connect_timeout=1,
+            read_timeout=run_seconds(),
+            retries={"mode": "standard", "total_max_attempts": 1},
+        )
     )
     return cast("LambdaClient", boto3.client("lambda", config=config))
 

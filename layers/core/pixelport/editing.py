@@ -34,6 +34,7 @@ from pixelport.errors import (
     ValidationFailed,
     merge_details,
 )
+from pixelport.handover import Handover, run_seconds
 from pixelport.sniff import media_type, require_image
 from pixelport.sources.storage import read_input
 from pixelport.sources.url import Fetched, fetch_input
@@ -161,8 +162,8 @@ class EditService:
     ingest_bucket: str
     fetcher: Callable[[str], Fetched] | None = None
     storages: StorageRegistry | None = None  # None: no storage is connected
-    # Invokes the processor for a staged input (handover.ProcessorInvoker); None: the S3 notification.
-    invoke_processor: Callable[[str, str], None] | None = None
+    # Runs or queues the processor on a staged input (handover.ProcessorInvoker); None: S3 notifies it.
+    processor: Handover | None = None
 
     def _fetch(self, url: str) -> Fetched:
         if self.fetcher is not None:
@@ -189,10 +190,13 @@ class EditService:
         account: str,
         request_id: str = "",
         result_url: Callable[[int], str] | None = None,
+        deadline: float | None = None,
     ) -> Task:
         """The sync route: everything that can be refused is refused here, before a task exists. Given
         `result_url`, the account's webhook hears when it ends (as for every task: an edit that outlasts
-        the sync window is answered 202 and read with that URL)."""
+        the sync window is answered 202 and read with that URL). Given `deadline` (time.monotonic()),
+        the end of the sync window, the processor may run while this waits (`_hand_over`): the task
+        answered is then the ended one."""
         lookup = self.lookup(account)
         request = validate_edit(body, storages=lookup)
         source = request.source
@@ -212,8 +216,7 @@ class EditService:
             notify=result_url is not None,
             result_url=result_url,
         )
-        self._hand_over(task, fetched.data)
-        return task
+        return self._hand_over(task, fetched.data, deadline)
 
     def accept(
         self,
@@ -245,9 +248,10 @@ class EditService:
         account: str,
         request_id: str = "",
         result_url: Callable[[int], str] | None = None,
+        deadline: float | None = None,
     ) -> Task:
         """The multipart route (SPEC 2.4): the file is the input, `data` the request without `input`;
-        the webhook hears its end given `result_url`."""
+        the webhook hears its end given `result_url`; `deadline` as for `submit`."""
         validate_upload_data(upload.data, storages=self.lookup(account))
         if len(upload.file) > limits().max_input_bytes:
             raise PixelportError(INPUT_TOO_LARGE, f"input is larger than {limits().max_input_bytes} bytes")
@@ -260,8 +264,7 @@ class EditService:
             notify=result_url is not None,
             result_url=result_url,
         )
-        self._hand_over(task, upload.file)
-        return task
+        return self._hand_over(task, upload.file, deadline)
 
     def open_upload(
         self,
@@ -296,24 +299,49 @@ class EditService:
             self.store.fail_unfinished(task.id, PixelportError(INTERNAL, "the input could not be staged"))
             raise
 
-    def _hand_over(self, task: Task, data: bytes) -> None:
-        """A sync route's input to the processor: staged under direct/ and the processor invoked;
-        if Lambda does not take the invocation, staged under inputs/, whose S3 notification invokes
-        it (an invocation Lambda did take after all is harmless: the task is claimed once)."""
+    def _hand_over(self, task: Task, data: bytes, deadline: float | None) -> Task:
+        """A sync route's input to the processor, staged under direct/. With time left in the sync
+        window for a whole run, the processor runs while this waits, and the task is answered as it
+        ended. Otherwise, and whenever that run did not end the task, the input is queued for the
+        processor (an Event invocation: Lambda's retries and on-failure destination); if Lambda does
+        not take that either, it is staged under inputs/, whose S3 notification invokes the processor.
+        A second delivery is harmless: the task is claimed once."""
         content_type = media_type(data)
-        if self.invoke_processor is None:
+        if self.processor is None:
             self._stage(task, input_key(task.id), data, content_type)
-            return
+            return task
         key = staged_key(Staged.DIRECT, task.id)
         self._stage(task, key, data, content_type)
+        if deadline is not None and deadline - time.monotonic() >= run_seconds():
+            ended = self._run(task, key)
+            if ended is not None:
+                return ended
         try:
-            self.invoke_processor(self.ingest_bucket, key)
+            self.processor.queue(self.ingest_bucket, key)
         except Exception as exc:
             logger.warning(
                 "invoking the processor failed; handing the input over through S3",
                 extra={"task_id": task.id, "reason": f"{type(exc).__name__}: {exc}"},
             )
             self._stage(task, input_key(task.id), data, content_type)
+        return task
+
+    def _run(self, task: Task, key: str) -> Task | None:
+        """The task as a synchronous run of the processor left it, if that ended it; None otherwise."""
+        assert self.processor is not None
+        try:
+            returned = self.processor.run(self.ingest_bucket, key)
+        except Exception as exc:  # not taken (throttled, refused) or no answer within run_seconds()
+            logger.warning(
+                "running the processor failed; queueing the input",
+                extra={"task_id": task.id, "reason": f"{type(exc).__name__}: {exc}"},
+            )
+            return None
+        if not returned:
+            logger.warning("the processor's run failed; queueing the input", extra={"task_id": task.id})
+            return None
+        ended = self.store.get(task.id)
+        return ended if ended is not None and ended.finished else None
 
     def wait(self, task: Task, *, deadline: float) -> Task:
         """Poll the task until it ends or the deadline passes; answers the latest state."""

@@ -1,9 +1,13 @@
-"""A sync route's input, handed to the processor by a direct asynchronous invocation.
+"""A sync route's input, handed to the processor by a direct invocation.
 
-An S3 notification reaches Lambda in 100 ms to more than a second; `lambda:InvokeFunction` with
-InvocationType=Event queues the invocation in tens of milliseconds, with the same retries and
-on-failure destination as the S3 path (README "How a sync edit reaches the processor"). The input
-is staged under `direct/` first, which no S3 notification names, so the processor is invoked once.
+An S3 notification reaches Lambda in 100 ms to more than a second. The sync routes stage the input
+under `direct/`, which no S3 notification names, and invoke the processor themselves: first
+synchronously (InvocationType RequestResponse), so the API hears the end of the work the moment
+the handler returns, with no queue between and no polling; when that run does not end the task (a
+function error, Lambda refusing it, a run longer than the runner's timeout), the input is queued
+by an asynchronous invocation (InvocationType Event), which has Lambda's retries and on-failure
+destination as the S3 path does (README "How a sync edit reaches the processor"). Invoking twice is
+harmless: the task is claimed once.
 
 The event: {"pixelport_staged_input": {"bucket": <ingest bucket>, "key": "direct/<task id>"}}.
 """
@@ -15,7 +19,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from pixelport.contract.limits import limits
+
 DIRECT_EVENT = "pixelport_staged_input"
+# The share of the sync window (SPEC 2.1) a synchronous run may take before the API stops waiting for
+# its answer: the rest queues the input (an Event invocation, milliseconds) and polls the task.
+RUN_SHARE_OF_SYNC_WINDOW = 0.8
+
+
+def run_seconds() -> float:
+    """How long the API waits for a synchronous run's answer: the runner client's read timeout."""
+    return limits().sync_wait_seconds * RUN_SHARE_OF_SYNC_WINDOW
 
 
 def direct_event(bucket: str, key: str) -> dict[str, Any]:
@@ -37,16 +51,46 @@ class LambdaClient(Protocol):
     def invoke(self, *, FunctionName: str, InvocationType: str, Payload: bytes) -> Any: ...  # noqa: N803
 
 
+class Handover(Protocol):
+    """What the API's edit service needs of the processor (ProcessorInvoker; the tests' fakes)."""
+
+    def queue(self, bucket: str, key: str) -> None: ...
+
+    def run(self, bucket: str, key: str) -> bool: ...
+
+
 @dataclass
 class ProcessorInvoker:
-    """Queues one asynchronous invocation of the processor; raises when Lambda does not accept it."""
+    """The processor, invoked on a staged input: run while the caller waits, or queued.
+
+    `runner` is a client that does not retry (a second try of a run would be a second run) and whose
+    read timeout (`RUN_SECONDS`) is below the sync window, so the wait for a run that outlasts it
+    ends with time left to queue the input and poll.
+    """
 
     client: LambdaClient
+    runner: LambdaClient
     function_name: str
 
-    def __call__(self, bucket: str, key: str) -> None:
+    def queue(self, bucket: str, key: str) -> None:
+        """One asynchronous invocation (InvocationType Event), with Lambda's retries and on-failure
+        destination; raises when Lambda does not accept it."""
         self.client.invoke(
             FunctionName=self.function_name,
             InvocationType="Event",
             Payload=json.dumps(direct_event(bucket, key)).encode(),
         )
+
+    def run(self, bucket: str, key: str) -> bool:
+        """One synchronous invocation (InvocationType RequestResponse): True once the handler returned,
+        False when it failed (raised, timed out, died: Lambda's function error). Raises when Lambda
+        did not take the invocation or its answer did not come within the runner's read timeout."""
+        answer = self.runner.invoke(
+            FunctionName=self.function_name,
+            InvocationType="RequestResponse",
+            Payload=json.dumps(direct_event(bucket, key)).encode(),
+        )
+        payload = answer.get("Payload")
+        if payload is not None:
+            payload.read()  # the handler's summary; the task itself says how it ended
+        return not answer.get("FunctionError")
