@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,8 +17,9 @@ from PIL import Image
 from functions.failures import app as failures
 from functions.processor import app as processor
 from local.resources import LocalNames
-from pixelport.processing import TaskBusy
-from pixelport.tasks import TaskStore
+from pixelport.processing import Processor, TaskBusy
+from pixelport.tasks import Task, TaskStore
+from tests.conftest import TEST_ACCOUNT
 from tests.integration.conftest import Invocation
 from tests.support.http_server import LocalHTTPServer
 from tests.support.images import flat_png
@@ -207,3 +209,101 @@ def test_a_processor_error_answered_through_the_sync_route_is_counted_once(
         output += capsys.readouterr().out
     failures_counted = emitted_failures(output)
     assert [(f["stage"], f["error_code"]) for f in failures_counted] == [("processor", "4006")]
+
+
+class SpyingS3:
+    """The real (moto) S3 client, recording when each GetObject was sent and whether its body closed."""
+
+    def __init__(self) -> None:
+        self._s3 = boto3.client("s3")
+        self.opened = threading.Event()
+        self.bodies: list[SpiedBody] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._s3, name)
+
+    def get_object(self, **kwargs: Any) -> Any:
+        self.opened.set()
+        answer: dict[str, Any] = dict(self._s3.get_object(**kwargs))
+        body = SpiedBody(answer["Body"])
+        self.bodies.append(body)
+        return {**answer, "Body": body}
+
+
+class SpiedBody:
+    """A GetObject body that tells whether it was read and closed."""
+
+    def __init__(self, body: Any) -> None:
+        self._body = body
+        self.read_bytes = 0
+        self.closed = False
+
+    def read(self, *args: Any) -> bytes:
+        data: bytes = self._body.read(*args)
+        self.read_bytes += len(data)
+        return data
+
+    def close(self) -> None:
+        self.closed = True
+        self._body.close()
+
+
+class ClaimSeeingTheOpen(TaskStore):
+    """The tasks table; its claim waits (up to 5 s) until the staged object's GetObject was sent."""
+
+    def __init__(self, names: LocalNames, spy: SpyingS3) -> None:
+        super().__init__(boto3.client("dynamodb"), names.table("TasksTable"))
+        self.spy = spy
+        self.open_before_claim_answered: list[bool] = []
+
+    def claim(self, task_id: int, *, lease_seconds: float) -> Any:
+        answer = super().claim(task_id, lease_seconds=lease_seconds)
+        self.open_before_claim_answered.append(self.spy.opened.wait(5))
+        return answer
+
+
+def processor_spying(names: LocalNames) -> tuple[Processor, ClaimSeeingTheOpen, SpyingS3]:
+    spy = SpyingS3()
+    store = ClaimSeeingTheOpen(names, spy)
+    results = names.bucket("ResultsBucket")
+    built = Processor(store, spy, results, "http://127.0.0.1/tmp")  # type: ignore[arg-type]
+    return built, store, spy
+
+
+def staged_direct_task(names: LocalNames, store: TaskStore) -> Task:
+    """A task whose input the sync route staged under direct/."""
+    task = store.create(
+        account=TEST_ACCOUNT,
+        request={"input": "https://example.com/a.png", "operations": {}},
+        source_name="a.png",
+    )
+    put = boto3.client("s3").put_object
+    put(Bucket=names.bucket("IngestBucket"), Key=f"direct/{task.id}", Body=flat_png())
+    return task
+
+
+def test_the_staged_input_is_opened_while_the_task_is_claimed_and_read_once_it_is_ours(
+    aws: LocalNames, store: TaskStore
+) -> None:
+    ingest, task = aws.bucket("IngestBucket"), staged_direct_task(aws, store)
+    built, spying_store, spy = processor_spying(aws)
+    outcome = built.handle(ingest, f"direct/{task.id}")
+    assert outcome.status == "done" and outcome.bytes_in == len(flat_png())
+    assert spying_store.open_before_claim_answered == [True]
+    (body,) = spy.bodies
+    assert body.read_bytes == len(flat_png()) and body.closed
+
+
+def test_a_staged_input_opened_for_a_task_that_is_not_ours_is_closed_unread(
+    aws: LocalNames, store: TaskStore
+) -> None:
+    ingest, task = aws.bucket("IngestBucket"), staged_direct_task(aws, store)
+    first, _, _ = processor_spying(aws)
+    assert first.handle(ingest, f"direct/{task.id}").status == "done"
+    again, _, spy = processor_spying(aws)
+    assert again.handle(ingest, f"direct/{task.id}").status == "skipped"
+    deadline = time.monotonic() + 5
+    while not (spy.bodies and spy.bodies[0].closed) and time.monotonic() < deadline:
+        time.sleep(0.01)  # closed by the open's done callback, on its own thread
+    (body,) = spy.bodies
+    assert body.closed and body.read_bytes == 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 
@@ -55,6 +56,12 @@ class Processor:
     results_bucket: str
     results_base_url: str
     storages: StorageRegistry | None = None  # None: storage:// inputs and outputs cannot be reached
+    # Opens a staged object while the task is being claimed (`_open_early`).
+    _early: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-open"),
+        init=False,
+        repr=False,
+    )
 
     def handle(self, bucket: str, key: str) -> Outcome:
         staged = parse_staged_key(key)
@@ -69,6 +76,28 @@ class Processor:
         return self._handle("", StagedKey(Staged.REQUEST, task_id), heartbeat)
 
     def _handle(self, bucket: str, staged: StagedKey, heartbeat: Callable[[], None] | None = None) -> Outcome:
+        opened = self._open_early(bucket, staged)
+        try:
+            return self._claimed(bucket, staged, opened, heartbeat)
+        finally:
+            if opened is not None:
+                opened.add_done_callback(_close_body)  # read by then, or never to be
+
+    def _open_early(self, bucket: str, staged: StagedKey) -> Future[Any] | None:
+        """The staged object's GetObject, sent while the task is being claimed: its first byte (tens of
+        ms from S3) and the claim's write come back together. Its body is read once the task is ours,
+        and closed unread otherwise. The async route's and batches' inputs are fetched, not staged."""
+        if staged.kind is Staged.REQUEST:
+            return None
+        return self._early.submit(self.s3.get_object, Bucket=bucket, Key=f"{staged.kind}/{staged.task_id}")
+
+    def _claimed(
+        self,
+        bucket: str,
+        staged: StagedKey,
+        opened: Future[Any] | None,
+        heartbeat: Callable[[], None] | None,
+    ) -> Outcome:
         task_id = staged.task_id
         claim = self.store.claim(task_id, lease_seconds=LEASE_SECONDS)
         if not isinstance(claim, Claimed):
@@ -83,7 +112,7 @@ class Processor:
         started = time.monotonic()
         try:
             with LeaseKeeper(self.store, task, on_renew=heartbeat):
-                return self._run(task, bucket, staged, started)
+                return self._run(task, bucket, staged, started, opened)
         except PixelportError as exc:
             self.store.fail(task, exc)
             logger.info("task failed", extra={"task_id": task_id, "error_code": exc.kind.code})
@@ -128,7 +157,9 @@ class Processor:
             raise ValidationFailed({"input": [missing]})
         return read_storage_input(self._registry(), record, source)
 
-    def _run(self, task: Task, bucket: str, staged: StagedKey, started: float) -> Outcome:
+    def _run(
+        self, task: Task, bucket: str, staged: StagedKey, started: float, opened: Future[Any] | None
+    ) -> Outcome:
         request = self._stored_request(task)
         source = read_input(
             self.s3,
@@ -136,6 +167,7 @@ class Processor:
             staged,
             source_url=str(task.request.get("input", "")),
             fetcher=lambda reference: self._fetch_source(task.account, reference),
+            opened=opened.result if opened is not None else None,
         )
         data = source.data
         source_name = source.name or task.source_name
@@ -171,3 +203,9 @@ class Processor:
             bytes_out=len(rendered.data),
             seconds=time.monotonic() - started,
         )
+
+
+def _close_body(opened: Future[Any]) -> None:
+    """Gives an early-opened object's connection back (a no-op once its body was read)."""
+    if not opened.cancelled() and opened.exception() is None:
+        opened.result()["Body"].close()

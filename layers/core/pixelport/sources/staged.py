@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pixelport.contract.limits import limits
 from pixelport.errors import INPUT_TOO_LARGE, PixelportError
@@ -33,14 +33,16 @@ def read_input(
     *,
     source_url: str,
     fetcher: Callable[[str], Fetched] = fetch_input,
+    opened: Callable[[], Any] | None = None,
 ) -> InputBytes:
-    """The input's bytes; a `PixelportError` (the sync route's code and message) when the source fails."""
+    """The input's bytes; a `PixelportError` (the sync route's code and message) when the source fails.
+    `opened` answers the staged object's GetObject when the caller sent it already."""
     key = f"{staged.kind}/{staged.task_id}"
     if staged.kind is Staged.REQUEST:
         fetched = fetcher(source_url)
         require_image(fetched.data)
         return InputBytes(fetched.data, fetched.name)
-    obj = s3.get_object(Bucket=bucket, Key=key)
+    obj = opened() if opened is not None else s3.get_object(Bucket=bucket, Key=key)
     size = obj["ContentLength"]
     if size > limits().max_input_bytes:
         raise PixelportError(INPUT_TOO_LARGE, f"input is larger than {limits().max_input_bytes} bytes")
