@@ -50,11 +50,13 @@ def test_the_api_handler_imports_neither_xray_nor_pillow_nor_the_openapi_models(
     assert not {m for m in loaded if m == "PIL" or m.startswith(("PIL.", "pixelport.imaging"))}
 
 
-def test_the_processor_handler_leaves_numpy_and_pillow_heif_to_the_requests_that_need_them() -> None:
-    # numpy: adjustments, 16-bit and float decoding, smart crops; pillow-heif: HEIF and AVIF inputs.
+def test_the_processor_handler_leaves_numpy_pillow_heif_and_oxipng_to_the_requests_that_need_them() -> None:
+    # numpy: adjustments, 16-bit and float decoding, smart crops; pillow-heif: HEIF and AVIF inputs;
+    # oxipng: PNG graphics and `best`.
     loaded = modules_after_import("processor")
     assert "app" in loaded and "pixelport.imaging.pipeline" in loaded  # the import did run
-    assert not {m for m in loaded if m.split(".")[0] in ("numpy", "pillow_heif", "_pillow_heif")}
+    lazy = ("numpy", "pillow_heif", "_pillow_heif", "oxipng")
+    assert not {m for m in loaded if m.split(".")[0] in lazy}
     assert POWERTOOLS_EVENT_CLASSES not in loaded  # S3's notifications are read without them
 
 
