@@ -47,15 +47,17 @@ def test_the_api_handler_imports_neither_xray_nor_pillow_nor_the_openapi_models(
     assert "app" in loaded and "pixelport.contract.edit" in loaded  # the import did run
     assert XRAY not in loaded
     assert OPENAPI_MODELS not in loaded
+    # Its clients are botocore's: boto3's resource layer and s3transfer are not imported.
+    assert not {m for m in loaded if m.split(".")[0] in ("boto3", "s3transfer")}
     assert not {m for m in loaded if m == "PIL" or m.startswith(("PIL.", "pixelport.imaging"))}
 
 
-def test_the_processor_handler_leaves_numpy_pillow_heif_and_oxipng_to_the_requests_that_need_them() -> None:
+def test_the_processor_handler_imports_neither_boto3_nor_what_only_some_requests_need() -> None:
     # numpy: adjustments, 16-bit and float decoding, smart crops; pillow-heif: HEIF and AVIF inputs;
     # oxipng: PNG graphics and `best`.
     loaded = modules_after_import("processor")
     assert "app" in loaded and "pixelport.imaging.pipeline" in loaded  # the import did run
-    lazy = ("numpy", "pillow_heif", "_pillow_heif", "oxipng")
+    lazy = ("numpy", "pillow_heif", "_pillow_heif", "oxipng", "boto3", "s3transfer")
     assert not {m for m in loaded if m.split(".")[0] in lazy}
     assert POWERTOOLS_EVENT_CLASSES not in loaded  # S3's notifications are read without them
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.session import Session
 
 from pixelport import settings
 from pixelport.contract.limits import limits
@@ -77,8 +77,7 @@ def _client(
     if endpoint is not None:
         extra = {"endpoint_url": endpoint, "region_name": "auto"}
     # A session of its own: explicit keys and no session token, whatever the function's role holds.
-    session = boto3.session.Session()
-    client: S3Client = session.client(
+    client = Session().create_client(
         "s3",
         aws_access_key_id=access_key,
         aws_secret_access_key=secret_key,
@@ -86,7 +85,7 @@ def _client(
         config=config,
         **extra,
     )
-    return client
+    return cast("S3Client", client)
 
 
 @dataclass(frozen=True)
