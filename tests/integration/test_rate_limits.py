@@ -3,9 +3,7 @@ RateCountersTable, reported in RateLimit-* headers; the clock is the test's."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
-from typing import Any
 
 import boto3
 
@@ -123,52 +121,3 @@ def test_two_counters_on_one_table_share_the_count_and_windows_expire_by_ttl(
     ]
     assert item["hits"] == {"N": "3"}
     assert int(item["expires_at"]["N"]) > 1_800_000_060  # after its window, so TTL never ends a live one
-
-
-class MeetingClient:
-    """The real (moto) DynamoDB client, whose UpdateItems wait (up to 5 s) until `parties` of them are
-    in flight together: counting the windows one after another breaks the barrier."""
-
-    def __init__(self, parties: int) -> None:
-        self._client = boto3.client("dynamodb")
-        self.barrier = threading.Barrier(parties, timeout=5)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._client, name)
-
-    def update_item(self, **kwargs: Any) -> Any:
-        self.barrier.wait()
-        return self._client.update_item(**kwargs)
-
-
-def test_every_window_of_a_request_is_counted_at_once_not_one_after_another(
-    aws: LocalNames, clock: Clock
-) -> None:
-    clock.at = 1_800_000_000.5
-    client = MeetingClient(parties=3)
-    counter = RateCounter(client, aws.table("RateCountersTable"), clock)  # type: ignore[arg-type]
-    verdict = counter.hit("concurrent", RatePolicy.parse("100;w=3600, 10;w=60, 4;w=1"))
-    assert verdict.allowed and verdict.remaining == 3
-    assert not client.barrier.broken
-
-
-def test_a_request_refused_by_several_windows_is_told_to_wait_for_the_last_of_them_and_uses_none_up(
-    aws: LocalNames, clock: Clock
-) -> None:
-    clock.at = 1_800_000_010.5  # 10.5 s into a minute, 0.5 s into a second
-    table = aws.table("RateCountersTable")
-    counter = RateCounter(boto3.client("dynamodb"), table, clock)
-    policy = RatePolicy.parse("2;w=60, 2;w=1, 5;w=3600")
-    verdicts = [counter.hit("tight", policy) for _ in range(3)]
-    assert [v.remaining for v in verdicts] == [1, 0, -1]
-    # Refused by the second and by the minute: a retry succeeds only once the minute starts again.
-    assert verdicts[2].reset == 50
-
-    def hits(window: int) -> str:
-        start = int(clock.at // window * window)
-        item = boto3.client("dynamodb").get_item(
-            TableName=table, Key={"id": {"S": f"tight|{window}|{start}"}}
-        )
-        return str(item["Item"]["hits"]["N"])
-
-    assert (hits(60), hits(1), hits(3600)) == ("2", "2", "2")  # the hour counted it, then gave it back

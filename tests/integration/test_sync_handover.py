@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,7 +17,6 @@ from functions.failures import app as failures
 from functions.processor import app as processor
 from local.resources import LocalNames
 from pixelport import handover, processing
-from pixelport.contract.limits import limits
 from pixelport.handover import direct_event
 from pixelport.imaging.pipeline import render
 from pixelport.tasks import TaskStore
@@ -140,26 +138,30 @@ def test_a_run_that_fails_queues_the_input_and_the_queued_invocation_ends_the_ta
 def test_a_run_that_outlasts_the_apis_wait_for_its_answer_is_queued_too_and_the_task_ends_done_once(
     aws: LocalNames, images: LocalHTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The API waits 0.5 s for a run's answer; this run starts its work only after 2 s.
-    monkeypatch.setattr(handover, "RUN_SHARE_OF_SYNC_WINDOW", 0.5 / limits().sync_wait_seconds)
+    # The API waits 0.5 s for a run's answer; this run starts its work only once the sync edit was
+    # answered (by the queued invocation), so it outlasts that wait whatever the machine's speed.
+    monkeypatch.setattr(handover, "run_seconds", lambda: 0.5)
+    answered, late_ended = threading.Event(), threading.Event()
     late: list[dict[str, Any]] = []
-    late_ended = threading.Event()
 
     def deliver(event: dict[str, Any]) -> Any:
-        if late_ended.is_set() or late:  # the queued invocation, at once
+        if late:  # the queued invocation, at once
             return invoke(processor.lambda_handler, event, timeout=300)
         late.append(event)
-        time.sleep(2)
+        answered.wait(60)
         late[0] = invoke(processor.lambda_handler, event, timeout=300)
         late_ended.set()
         return late[0]
 
     with serving_direct_invocations(deliver, monkeypatch) as invoked:
-        output = sync_edit(images)["output"]
+        try:
+            output = sync_edit(images)["output"]
+        finally:
+            answered.set()
         assert output["format"] == "PNG"
         task_id = task_id_of(invoked[0])
         assert [kind for kind, _ in invoked] == ["RequestResponse", "Event"]
-        assert late_ended.wait(10)
+        assert late_ended.wait(60)
     # The late run found the task ended and left it so.
     assert late[0] == {"handled": [{"task_id": task_id, "status": "skipped"}]}
     assert history(aws, task_id) == ["ACCEPTED", "PROCESSING", "DONE"]

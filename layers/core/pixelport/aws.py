@@ -65,11 +65,17 @@ def sqs() -> SQSClient:
 
 @cache
 def lambda_() -> LambdaClient:
-    # An Event invocation is queued in milliseconds; a sync route falls back to S3 rather than wait:
-    # two tries of at most 1 s to connect and 2 s to answer (not the 5 x (3 + 20) s of the others:
-    # botocore's `max_attempts` counts the retries, `total_max_attempts` the tries).
+    """For queueing (InvocationType Event), which Lambda answers in milliseconds: a sync route falls back
+    to S3 rather than wait, so few and short tries (handover's QUEUE_*), not the 5 x (3 + 20) s of the
+    others (botocore's `max_attempts` counts the retries, `total_max_attempts` the tries)."""
+    from pixelport import handover
+
     config = _CONFIG.merge(
-        Config(connect_timeout=1, read_timeout=2, retries={"mode": "standard", "total_max_attempts": 2})
+        Config(
+            connect_timeout=handover.QUEUE_CONNECT_SECONDS,
+            read_timeout=handover.QUEUE_ANSWER_SECONDS,
+            retries={"mode": "standard", "total_max_attempts": handover.QUEUE_TRIES},
+        )
     )
     return cast("LambdaClient", _client("lambda", config=config))
 
@@ -78,12 +84,12 @@ def lambda_() -> LambdaClient:
 def lambda_runner() -> LambdaClient:
     """For synchronous runs (handover.ProcessorInvoker.run): one try, for a second try would be a second
     run, and an answer awaited for handover.run_seconds(), a run's answer coming when it ends."""
-    from pixelport.handover import run_seconds
+    from pixelport import handover
 
     config = _CONFIG.merge(
         Config(
-            connect_timeout=1,
-            read_timeout=run_seconds(),
+            connect_timeout=handover.RUN_CONNECT_SECONDS,
+            read_timeout=handover.run_seconds(),
             retries={"mode": "standard", "total_max_attempts": 1},
         )
     )

@@ -34,7 +34,7 @@ from pixelport.errors import (
     ValidationFailed,
     merge_details,
 )
-from pixelport.handover import Handover, run_seconds
+from pixelport.handover import Handover, may_run
 from pixelport.sniff import media_type, require_image
 from pixelport.sources.storage import read_input
 from pixelport.sources.url import Fetched, fetch_input
@@ -312,7 +312,7 @@ class EditService:
             return task
         key = staged_key(Staged.DIRECT, task.id)
         self._stage(task, key, data, content_type)
-        if deadline is not None and deadline - time.monotonic() >= run_seconds():
+        if deadline is not None and may_run(deadline - time.monotonic()):
             ended = self._run(task, key)
             if ended is not None:
                 return ended
@@ -338,9 +338,16 @@ class EditService:
             )
             return None
         if not returned:
-            logger.warning("the processor's run failed; queueing the input", extra={"task_id": task.id})
+            # A function error; the handler may still have ended the task before it failed.
+            logger.warning("the processor's run failed", extra={"task_id": task.id})
+        try:
+            ended = self.store.get(task.id)
+        except Exception as exc:  # the read's failure is not the edit's: queue, then poll
+            logger.warning(
+                "reading the task after its run failed; queueing the input",
+                extra={"task_id": task.id, "reason": f"{type(exc).__name__}: {exc}"},
+            )
             return None
-        ended = self.store.get(task.id)
         return ended if ended is not None and ended.finished else None
 
     def wait(self, task: Task, *, deadline: float) -> Task:

@@ -22,14 +22,32 @@ from typing import Any, Protocol
 from pixelport.contract.limits import limits
 
 DIRECT_EVENT = "pixelport_staged_input"
-# The share of the sync window (SPEC 2.1) a synchronous run may take before the API stops waiting for
-# its answer: the rest queues the input (an Event invocation, milliseconds) and polls the task.
-RUN_SHARE_OF_SYNC_WINDOW = 0.8
+
+# Queueing (aws.lambda_): at most QUEUE_TRIES tries of QUEUE_CONNECT_SECONDS to connect and
+# QUEUE_ANSWER_SECONDS to answer. Running (aws.lambda_runner): one try of RUN_CONNECT_SECONDS to
+# connect and run_seconds() to answer.
+QUEUE_TRIES = 2
+QUEUE_CONNECT_SECONDS = 1.0
+QUEUE_ANSWER_SECONDS = 2.0
+RUN_CONNECT_SECONDS = 1.0
+# What must still fit before the sync deadline after a run that did not end the task: queueing the
+# input at worst, then staging it under inputs/ or answering (2 s).
+AFTER_RUN_SECONDS = QUEUE_TRIES * (QUEUE_CONNECT_SECONDS + QUEUE_ANSWER_SECONDS) + 2.0
+# What a sync route may have spent before the run (parsing, fetching a small source, staging).
+BEFORE_RUN_SECONDS = 1.0
 
 
 def run_seconds() -> float:
-    """How long the API waits for a synchronous run's answer: the runner client's read timeout."""
-    return limits().sync_wait_seconds * RUN_SHARE_OF_SYNC_WINDOW
+    """How long the API waits for a synchronous run's answer (the runner client's read timeout): the
+    sync window (SPEC 2.1) less what must fit around the run; 15 s of the default 25."""
+    around = BEFORE_RUN_SECONDS + RUN_CONNECT_SECONDS + AFTER_RUN_SECONDS
+    return max(0.0, limits().sync_wait_seconds - around)
+
+
+def may_run(seconds_left: float) -> bool:
+    """Whether a run fits in what is left of the sync window, with queueing after it if it fails."""
+    wait = run_seconds()
+    return wait > 0 and seconds_left >= wait + RUN_CONNECT_SECONDS + AFTER_RUN_SECONDS
 
 
 def direct_event(bucket: str, key: str) -> dict[str, Any]:
@@ -64,8 +82,8 @@ class ProcessorInvoker:
     """The processor, invoked on a staged input: run while the caller waits, or queued.
 
     `runner` is a client that does not retry (a second try of a run would be a second run) and whose
-    read timeout (`RUN_SECONDS`) is below the sync window, so the wait for a run that outlasts it
-    ends with time left to queue the input and poll.
+    read timeout is run_seconds(), so the wait for a run that outlasts it ends with time left to
+    queue the input and poll (`may_run`).
     """
 
     client: LambdaClient

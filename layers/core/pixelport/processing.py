@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from aws_lambda_powertools import Logger
 
@@ -29,8 +29,12 @@ from pixelport.tasks import Claimed, Task, TaskStore
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
 
 logger = Logger(child=True)
+# Opens staged objects while their tasks are being claimed (Processor._open_early); threads start on
+# first use.
+_EARLY_OPENS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="early-open")
 
 
 class TaskBusy(Exception):
@@ -56,12 +60,6 @@ class Processor:
     results_bucket: str
     results_base_url: str
     storages: StorageRegistry | None = None  # None: storage:// inputs and outputs cannot be reached
-    # Opens a staged object while the task is being claimed (`_open_early`).
-    _early: ThreadPoolExecutor = field(
-        default_factory=lambda: ThreadPoolExecutor(max_workers=1, thread_name_prefix="early-open"),
-        init=False,
-        repr=False,
-    )
 
     def handle(self, bucket: str, key: str) -> Outcome:
         staged = parse_staged_key(key)
@@ -81,21 +79,21 @@ class Processor:
             return self._claimed(bucket, staged, opened, heartbeat)
         finally:
             if opened is not None:
-                opened.add_done_callback(_close_body)  # read by then, or never to be
+                _close_opened(opened)
 
-    def _open_early(self, bucket: str, staged: StagedKey) -> Future[Any] | None:
+    def _open_early(self, bucket: str, staged: StagedKey) -> Future[GetObjectOutputTypeDef] | None:
         """The staged object's GetObject, sent while the task is being claimed: its first byte (tens of
         ms from S3) and the claim's write come back together. Its body is read once the task is ours,
         and closed unread otherwise. The async route's and batches' inputs are fetched, not staged."""
         if staged.kind is Staged.REQUEST:
             return None
-        return self._early.submit(self.s3.get_object, Bucket=bucket, Key=f"{staged.kind}/{staged.task_id}")
+        return _EARLY_OPENS.submit(self.s3.get_object, Bucket=bucket, Key=f"{staged.kind}/{staged.task_id}")
 
     def _claimed(
         self,
         bucket: str,
         staged: StagedKey,
-        opened: Future[Any] | None,
+        opened: Future[GetObjectOutputTypeDef] | None,
         heartbeat: Callable[[], None] | None,
     ) -> Outcome:
         task_id = staged.task_id
@@ -158,7 +156,12 @@ class Processor:
         return read_storage_input(self._registry(), record, source)
 
     def _run(
-        self, task: Task, bucket: str, staged: StagedKey, started: float, opened: Future[Any] | None
+        self,
+        task: Task,
+        bucket: str,
+        staged: StagedKey,
+        started: float,
+        opened: Future[GetObjectOutputTypeDef] | None,
     ) -> Outcome:
         request = self._stored_request(task)
         source = read_input(
@@ -205,7 +208,13 @@ class Processor:
         )
 
 
-def _close_body(opened: Future[Any]) -> None:
-    """Gives an early-opened object's connection back (a no-op once its body was read)."""
-    if not opened.cancelled() and opened.exception() is None:
+def _close_opened(opened: Future[GetObjectOutputTypeDef]) -> None:
+    """Before the handler returns: no GetObject left in flight (Lambda would freeze it, and the next
+    invocation's open would queue behind it) and its connection given back (a no-op once the body was
+    read). A GetObject not yet sent is cancelled; one in flight is awaited, with the client's timeouts."""
+    if opened.cancel():
+        return
+    try:
         opened.result()["Body"].close()
+    except Exception:  # its failure was the run's to report, or nobody's: the task was not ours
+        return

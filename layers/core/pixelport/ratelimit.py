@@ -10,11 +10,9 @@ import math
 import re
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from pixelport.contract.limits import limits
@@ -22,8 +20,6 @@ from pixelport.errors import RATE_LIMITED, PixelportError
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-logger = Logger(child=True)
 
 _QUOTA = re.compile(r"\s*([0-9]{1,9})\s*;\s*w\s*=\s*([0-9]{1,5})\s*")
 MAX_WINDOW_SECONDS = 86_400
@@ -119,50 +115,34 @@ class Verdict:
 
 
 class RateCounter:
-    """Fixed windows counted with one atomic UpdateItem each, all sent at once; items expire by the
-    table's TTL."""
+    """Fixed windows counted with one atomic UpdateItem each; items expire by the table's TTL."""
 
     def __init__(self, client: DynamoDBClient, table: str, now: Callable[[], float] = time.time):
         self.client = client
         self.table = table
         self.now = now
-        self._pool: ThreadPoolExecutor | None = None  # for the second window on; made on first need
 
     def hit(self, account: str, policy: RatePolicy) -> Verdict:
-        """Count one request of `account` in every window at once (one round trip, not one per window).
-        Refused by any window: the request uses up none of them (the windows that counted it are given
-        it back), and Reset is the time until every refusing window has started again."""
+        """Count one request of `account`: the shortest window first, so a request refused by a
+        short window does not use up the longer one."""
         at = self.now()
-        windows = [(quota, math.floor(at / quota.window) * quota.window) for quota in policy.quotas]
-        counts = self._add_all(account, windows)
-        resets = [max(1, math.ceil(start + quota.window - at)) for quota, start in windows]
-        refused = [reset for count, reset in zip(counts, resets, strict=True) if count is None]
-        if refused:
-            counted = [w for w, count in zip(windows, counts, strict=True) if count is not None]
-            self._give_back(account, counted)
-            return Verdict(policy, -1, max(refused))
-        left, reset = min(
-            (quota.limit - (count or 0), reset)
-            for (quota, _), count, reset in zip(windows, counts, resets, strict=True)
-        )
+        remaining: list[tuple[int, int]] = []  # (remaining, reset)
+        for quota in sorted(policy.quotas):
+            start = math.floor(at / quota.window) * quota.window
+            reset = max(1, math.ceil(start + quota.window - at))
+            count = self._add(account, quota, start)
+            if count is None:
+                return Verdict(policy, -1, reset)
+            remaining.append((quota.limit - count, reset))
+        left, reset = min(remaining)
         return Verdict(policy, left, reset)
-
-    def _add_all(self, account: str, windows: list[tuple[Quota, int]]) -> list[int | None]:
-        """Every window's count after this request (None: full), the first one on this thread."""
-        if len(windows) == 1:
-            return [self._add(account, *windows[0])]
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="rate-count")
-        others = [self._pool.submit(self._add, account, quota, start) for quota, start in windows[1:]]
-        first = self._add(account, *windows[0])
-        return [first, *(other.result() for other in others)]
 
     def _add(self, account: str, quota: Quota, start: int) -> int | None:
         """The window's count after this request; None when it is full (and then left unchanged)."""
         try:
             answer = self.client.update_item(
                 TableName=self.table,
-                Key={"id": {"S": _counter_id(account, quota, start)}},
+                Key={"id": {"S": f"{account}|{quota.window}|{start}"}},
                 UpdateExpression="ADD hits :one SET expires_at = if_not_exists(expires_at, :expires)",
                 ConditionExpression="attribute_not_exists(hits) OR hits < :limit",
                 ExpressionAttributeValues={
@@ -177,27 +157,3 @@ class RateCounter:
                 return None
             raise
         return int(answer["Attributes"]["hits"]["N"])
-
-    def _give_back(self, account: str, counted: list[tuple[Quota, int]]) -> None:
-        """A refused request leaves the windows that counted it as they were (a refusal's slow path).
-        Until then, a concurrent request may find one of them one fuller than it is: at worst a
-        refusal at the very edge of a window's limit. Failing to give back leaves one request too
-        many counted: logged, never the client's error."""
-        for quota, start in counted:
-            try:
-                self.client.update_item(
-                    TableName=self.table,
-                    Key={"id": {"S": _counter_id(account, quota, start)}},
-                    UpdateExpression="ADD hits :minus",
-                    ConditionExpression="attribute_exists(hits)",
-                    ExpressionAttributeValues={":minus": {"N": "-1"}},
-                )
-            except Exception as exc:  # the refusal stands whatever happens here
-                logger.warning(
-                    "a refused request's count was not given back",
-                    extra={"window": quota.window, "reason": f"{type(exc).__name__}: {exc}"},
-                )
-
-
-def _counter_id(account: str, quota: Quota, start: int) -> str:
-    return f"{account}|{quota.window}|{start}"

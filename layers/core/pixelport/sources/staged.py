@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pixelport.contract.limits import limits
 from pixelport.errors import INPUT_TOO_LARGE, PixelportError
@@ -15,6 +15,7 @@ from pixelport.staging import Staged, StagedKey
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import GetObjectOutputTypeDef
 
 # Object metadata a presigned upload must carry (its POST policy fixes the value): the declared size.
 DECLARED_SIZE_METADATA = "declared-size"
@@ -33,7 +34,7 @@ def read_input(
     *,
     source_url: str,
     fetcher: Callable[[str], Fetched] = fetch_input,
-    opened: Callable[[], Any] | None = None,
+    opened: Callable[[], GetObjectOutputTypeDef] | None = None,
 ) -> InputBytes:
     """The input's bytes; a `PixelportError` (the sync route's code and message) when the source fails.
     `opened` answers the staged object's GetObject when the caller sent it already."""
