@@ -29,7 +29,8 @@ def services_the_functions_use() -> set[str]:
         for path in folder.rglob("*.py")
         if path not in NOT_IN_FUNCTIONS
     ]
-    client = re.compile(r"\.client\(\s*[\"']([a-z0-9-]+)[\"']")
+    # boto3-style `.client("s3")`, botocore's `create_client("s3")` and pixelport.aws's `_client("s3")`.
+    client = re.compile(r"(?:\.client|create_client|\b_client)\(\s*[\"']([a-z0-9-]+)[\"']")
     return {name for path in sources for name in client.findall(path.read_text())}
 
 
