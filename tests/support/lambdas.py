@@ -143,6 +143,8 @@ def reset_handler_caches() -> None:
     aws.kms.cache_clear()
     aws.sqs.cache_clear()
     aws.lambda_.cache_clear()
+    aws.lambda_runner.cache_clear()
+    aws.session.cache_clear()  # a Lambda environment's session reads its credentials once
     import sys
 
     from pixelport import ended
