@@ -1,7 +1,7 @@
 """Peak memory of the whole processor function doing one workload, as Lambda would run it: a fresh
 interpreter imports the handler (functions/processor/app.py with its layers), then handles the S3
 event of an upload staged in moto on loopback (the workload's request and its corpus file), so the
-figure holds the runtime, boto3, the input's bytes read from S3, the decode, the work, the encode and
+figure holds the runtime, botocore, the input's bytes read from S3, the decode, the work, the encode and
 the result's put. Beside it, in the same run, bare Pillow (c) and the pipeline in-process (a) doing
 the same workload in a fresh interpreter each (bench/measure.py).
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     moto = Moto()
     try:
         print("Peak RSS (VmHWM) of a fresh process, median of", args.rounds, "rounds; ratio to (c)'s.\n")
-        print("| workload | (c) bare Pillow | (a) pipeline in-process | processor (handler, boto3, S3) |")
+        print("| workload | (c) bare Pillow | (a) pipeline in-process | processor (handler, botocore, S3) |")
         print("|---|---:|---:|---:|")
         for name in args.workloads.split(","):
             workload = by_name(name)
