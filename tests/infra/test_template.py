@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -288,16 +289,18 @@ def test_a_failure_record_held_by_a_lease_is_looked_at_again_after_the_lease_ran
     assert queue["RedrivePolicy"]["maxReceiveCount"] > RECEIVES_WHILE_HELD  # dropped, not dead-lettered
 
 
+def metrics_of(alarm: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """(namespace, metric, first dimension's value) of every metric an alarm reads, a plain one or
+    those of a metric math expression."""
+    if "Metrics" not in alarm:
+        return [(alarm["Namespace"], alarm["MetricName"], str(alarm["Dimensions"][0]["Value"]))]
+    read = [m["MetricStat"]["Metric"] for m in alarm["Metrics"] if "MetricStat" in m]
+    return [(m["Namespace"], m["MetricName"], str(m["Dimensions"][0]["Value"])) for m in read]
+
+
 def test_the_dead_letter_queue_and_the_sweeper_raise_alarms(template: Template) -> None:
     alarms = template.of_type("AWS::CloudWatch::Alarm").values()
-    watched = {
-        (
-            a["Properties"]["Namespace"],
-            a["Properties"]["MetricName"],
-            str(a["Properties"]["Dimensions"][0]["Value"]),
-        )
-        for a in alarms
-    }
+    watched = {metric for a in alarms for metric in metrics_of(a["Properties"])}
     assert (
         "AWS/SQS",
         "ApproximateNumberOfMessagesVisible",
@@ -313,13 +316,21 @@ def test_the_dead_letter_queue_and_the_sweeper_raise_alarms(template: Template) 
     ) in watched
     for metric in ("Errors", "Throttles", "AsyncEventsDropped"):
         assert ("AWS/Lambda", metric, str({"Ref": "ProcessorFunction"})) in watched
+    # The processor's Errors less the invocations that found their task busy and raised to be retried.
+    processor_errors = template.resources["ProcessorErrorsAlarm"]["Properties"]
+    assert set(metrics_of(processor_errors)) == {
+        ("AWS/Lambda", "Errors", str({"Ref": "ProcessorFunction"})),
+        ("pixelport", "TaskBusy", "pixelport"),
+    }
+    (returned,) = [m for m in processor_errors["Metrics"] if m.get("ReturnData", True)]
+    assert returned["Expression"] == "errors - busy"
     assert ("AWS/Lambda", "Errors", str({"Ref": "FailedEventsFunction"})) in watched
     assert ("AWS/Lambda", "Errors", str({"Ref": "BatchFunction"})) in watched
     assert ("AWS/Lambda", "Errors", str({"Ref": "WebhookFunction"})) in watched
     api = {
         a["Properties"]["MetricName"]: a["Properties"]
         for a in alarms
-        if a["Properties"]["Namespace"] == "AWS/ApiGateway"
+        if a["Properties"].get("Namespace") == "AWS/ApiGateway"
     }
     assert api["5XXError"]["Statistic"] == "Average"  # a rate
     assert api["Latency"]["ExtendedStatistic"] == "p99"

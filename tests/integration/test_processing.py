@@ -100,14 +100,24 @@ def test_the_same_s3_event_twice_gives_one_result_and_one_done(
     assert history == ["ACCEPTED", "PROCESSING", "DONE"]
 
 
-def test_an_event_for_a_task_held_by_another_invocation_is_retried(
-    aws: LocalNames, images: LocalHTTPServer, store: TaskStore
+def test_an_event_for_a_task_held_by_another_invocation_is_retried_and_counted_as_busy_not_failed(
+    aws: LocalNames, images: LocalHTTPServer, store: TaskStore, capsys: pytest.CaptureFixture[str]
 ) -> None:
     task_id = submit_async(images.url("/cat.png"))
     store.claim(task_id, lease_seconds=300)
+    capsys.readouterr()
     with pytest.raises(TaskBusy):
         process(aws, task_id)
     assert result_objects(aws) == []
+    # ProcessorErrorsAlarm subtracts these from the function's Errors (template.yaml).
+    out = capsys.readouterr().out
+    records = [json.loads(line) for line in out.splitlines() if line.startswith('{"_aws"')]
+    busy = [
+        (r["TaskBusy"], r["service"], r["_aws"]["CloudWatchMetrics"][0]["Namespace"])
+        for r in records
+        if "TaskBusy" in r
+    ]
+    assert busy == [([1.0], "pixelport", "pixelport")]
 
 
 def test_an_object_that_is_not_a_staged_input_is_ignored(aws: LocalNames) -> None:

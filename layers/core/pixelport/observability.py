@@ -21,3 +21,10 @@ def record_processed(*, output_format: str, bytes_in: int, bytes_out: int, secon
         metric.add_metric(name="BytesIn", unit=MetricUnit.Bytes, value=bytes_in)
         metric.add_metric(name="BytesOut", unit=MetricUnit.Bytes, value=bytes_out)
         metric.add_metric(name="ProcessingTime", unit=MetricUnit.Milliseconds, value=seconds * 1000)
+
+
+def count_task_busy() -> None:
+    """An invocation that found its task held by a live one and raises so that Lambda retries it: not
+    a failure (template.yaml's ProcessorErrorsAlarm subtracts these from the function's Errors)."""
+    with single_metric(name="TaskBusy", unit=MetricUnit.Count, value=1):
+        pass

@@ -18,6 +18,7 @@ from pixelport.formats import OUTPUT_FORMATS
 from pixelport.imaging.pipeline import render
 from pixelport.lease import LEASE_SECONDS, LeaseKeeper
 from pixelport.naming import output_name
+from pixelport.observability import count_task_busy
 from pixelport.results import store_tmp
 from pixelport.sources.staged import read_input
 from pixelport.sources.storage import read_input as read_storage_input
@@ -100,6 +101,7 @@ class Processor:
         claim = self.store.claim(task_id, lease_seconds=LEASE_SECONDS)
         if not isinstance(claim, Claimed):
             if claim.reason == "busy":
+                count_task_busy()
                 raise TaskBusy(f"task {task_id} is being processed by another invocation")
             logger.info("task not claimable", extra={"task_id": task_id, "reason": claim.reason})
             return Outcome(task_id, "skipped")
