@@ -14,11 +14,8 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import statistics
-import subprocess
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -28,45 +25,18 @@ from PIL import Image
 from bench import corpus as corpus_module
 from bench.harness import LOCAL_KEY, _http, load_average, serve
 from bench.workloads import workloads
-from local.stack import free_port
+from tests.support.running_stack import RunningStack, start_stack, stop_stack
 
 EDITS = ("small", "W1", "W4")
 WARM_UP = 3
-GENEROUS_RATE_LIMITS = "1000000;w=60, 100000;w=1"
 
 
-def start(checkout: Path, log: Path) -> tuple[subprocess.Popen[str], str]:
-    """`python -m local` of `checkout`, with its own venv; its process and base URL once it listens."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXELPORT_", "AWS_"))}
-    env.update(
-        PORT=str(port),
-        PIXELPORT_MOTO_PORT=str(free_port()),
-        PYTHONUNBUFFERED="1",
-        PIXELPORT_LOCAL_RATE_LIMITS=GENEROUS_RATE_LIMITS,
-        PIXELPORT_LOCAL_VERBOSE="0",
-        PIXELPORT_LOCAL_LOG=str(log),
-        PIXELPORT_ALLOWED_SOURCE_NETWORKS="127.0.0.0/8",
-    )
-    process = subprocess.Popen(
-        [str(checkout / ".venv" / "bin" / "python"), "-m", "local"],
-        cwd=checkout,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    assert process.stdout is not None
-    seen: list[str] = []
-    for line in process.stdout:
-        seen.append(line)
-        if "listening on" in line:
-            break
-    else:
-        raise RuntimeError(f"{checkout}: the stack did not start:\n{''.join(seen[-40:])}")
-    stdout = process.stdout
-    threading.Thread(target=lambda: [None for _ in stdout], daemon=True).start()  # keep the pipe drained
-    return process, f"http://127.0.0.1:{port}"
+def start(checkout: Path, log: Path) -> RunningStack:
+    """`python -m local` of `checkout`, with its own venv, as the e2e tests start one."""
+    env = {"PIXELPORT_LOCAL_VERBOSE": "0", "PIXELPORT_LOCAL_LOG": str(log)}
+    env["PIXELPORT_ALLOWED_SOURCE_NETWORKS"] = "127.0.0.0/8"
+    python = str(checkout / ".venv" / "bin" / "python")
+    return start_stack(env, command=[python, "-m", "local"], checkout=checkout)
 
 
 def p90(values: list[float]) -> float:
@@ -108,18 +78,17 @@ def main() -> None:
             with serve(Path(corpus.directory)) as corpus_url, serve(Path(scratch)) as scratch_url:
                 bodies = {e: edit_body(e, f"{scratch_url}/small.png", corpus_url) for e in EDITS}
                 for edit in EDITS:
-                    for _, base_url in stacks.values():
+                    for stack in stacks.values():
                         for _ in range(WARM_UP):
-                            timed_edit(base_url, bodies[edit])
+                            timed_edit(stack.base_url, bodies[edit])
                 for round_ in range(args.rounds):
                     order = list(stacks) if round_ % 2 == 0 else list(reversed(stacks))
                     for edit in EDITS:
                         for name in order:
-                            times[(name, edit)].append(timed_edit(stacks[name][1], bodies[edit]))
+                            times[(name, edit)].append(timed_edit(stacks[name].base_url, bodies[edit]))
         finally:
-            for process, _ in stacks.values():
-                process.terminate()
-                process.wait(timeout=30)
+            for stack in stacks.values():
+                stop_stack(stack)
     print(f"{args.rounds} rounds after {WARM_UP} warm-ups, alternated; load average {load_average()}")
     print("\n| edit | before | after | paired saving |\n|---|---:|---:|---:|")
     for edit in EDITS:

@@ -21,6 +21,7 @@ def clients_made() -> set[str]:
         "kms": aws_clients.kms,
         "sqs": aws_clients.sqs,
         "lambda": aws_clients.lambda_,
+        "lambda runner": aws_clients.lambda_runner,
     }
     return {name for name, make in makers.items() if make.cache_info().currsize}
 

@@ -35,9 +35,12 @@ class RunningStack:
     own_group: bool = False  # started in a process group of its own (make and its children)
 
 
-def start_stack(env_extra: dict[str, str], command: list[str] | None = None) -> RunningStack:
-    """`command` (default `python -m local`) runs in a process group of its own when given, and is
-    stopped like a terminal's Ctrl-C stops `make run`: SIGINT to the whole group."""
+def start_stack(
+    env_extra: dict[str, str], command: list[str] | None = None, checkout: Path = ROOT
+) -> RunningStack:
+    """`command` (default `python -m local`) runs in `checkout` (default this one), in a process group
+    of its own when given, and is stopped like a terminal's Ctrl-C stops `make run`: SIGINT to the
+    whole group."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIXELPORT_", "AWS_"))}
     # moto's port is fixed in `make run` (5000); two stacks of one test session each need their own.
@@ -57,7 +60,7 @@ def start_stack(env_extra: dict[str, str], command: list[str] | None = None) -> 
     started = time.monotonic()
     process = subprocess.Popen(
         command or [sys.executable, "-m", "local"],
-        cwd=ROOT,
+        cwd=checkout,
         start_new_session=command is not None,
         env=env,
         text=True,

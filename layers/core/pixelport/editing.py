@@ -313,7 +313,7 @@ class EditService:
         key = staged_key(Staged.DIRECT, task.id)
         self._stage(task, key, data, content_type)
         if deadline is not None and may_run(deadline - time.monotonic()):
-            ended = self._run(task, key)
+            ended = self._run(self.processor, task, key)
             if ended is not None:
                 return ended
         try:
@@ -326,11 +326,10 @@ class EditService:
             self._stage(task, input_key(task.id), data, content_type)
         return task
 
-    def _run(self, task: Task, key: str) -> Task | None:
+    def _run(self, processor: Handover, task: Task, key: str) -> Task | None:
         """The task as a synchronous run of the processor left it, if that ended it; None otherwise."""
-        assert self.processor is not None
         try:
-            returned = self.processor.run(self.ingest_bucket, key)
+            returned = processor.run(self.ingest_bucket, key)
         except Exception as exc:  # not taken (throttled, refused) or no answer within run_seconds()
             logger.warning(
                 "running the processor failed; queueing the input",

@@ -88,7 +88,7 @@ class Processor:
         and closed unread otherwise. The async route's and batches' inputs are fetched, not staged."""
         if staged.kind is Staged.REQUEST:
             return None
-        return _EARLY_OPENS.submit(self.s3.get_object, Bucket=bucket, Key=f"{staged.kind}/{staged.task_id}")
+        return _EARLY_OPENS.submit(self.s3.get_object, Bucket=bucket, Key=staged.key)
 
     def _claimed(
         self,

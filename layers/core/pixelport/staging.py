@@ -36,6 +36,10 @@ class StagedKey:
     kind: Staged
     task_id: int
 
+    @property
+    def key(self) -> str:
+        return staged_key(self.kind, self.task_id)
+
 
 def staged_key(kind: Staged, task_id: int) -> str:
     return f"{kind}/{task_id}"

@@ -123,19 +123,19 @@ def _deflate_band(
     its Adler-32 and its length."""
     from zlib_ng import zlib_ng
 
-    filtered = _filtered_rows(image, top, bottom)
+    # The band and, in one pass, the rows before it whose filtered bytes are the dictionary (a row's
+    # filter depends only on it and the row above, so they are the bytes the band before wrote).
+    line = image.width * _BYTES_PER_PIXEL[image.mode] + 1
+    start = max(0, top - -(-_WINDOW // line))
+    rows = memoryview(_filtered_rows(image, start, bottom))
+    before, filtered = rows[: (top - start) * line], rows[(top - start) * line :]
+    settings = (level, zlib.DEFLATED, -15, 9, zlib.Z_FILTERED)
     if top == 0:
-        compressor = zlib_ng.compressobj(level, zlib.DEFLATED, -15, 9, zlib.Z_FILTERED)
+        compressor = zlib_ng.compressobj(*settings)
     else:
-        before = _filtered_rows(image, max(0, top - _rows_for(image, _WINDOW)), top)[-_WINDOW:]
-        compressor = zlib_ng.compressobj(level, zlib.DEFLATED, -15, 9, zlib.Z_FILTERED, before)
+        compressor = zlib_ng.compressobj(*settings, bytes(before[-_WINDOW:]))
     deflated = compressor.compress(filtered) + compressor.flush(zlib.Z_FINISH if last else zlib.Z_SYNC_FLUSH)
     return deflated, zlib.adler32(filtered), len(filtered)
-
-
-def _rows_for(image: Image.Image, size: int) -> int:
-    stride = image.width * _BYTES_PER_PIXEL[image.mode] + 1
-    return -(-size // stride)
 
 
 def _filtered_rows(image: Image.Image, top: int, bottom: int) -> bytes:

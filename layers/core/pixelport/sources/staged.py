@@ -38,12 +38,11 @@ def read_input(
 ) -> InputBytes:
     """The input's bytes; a `PixelportError` (the sync route's code and message) when the source fails.
     `opened` answers the staged object's GetObject when the caller sent it already."""
-    key = f"{staged.kind}/{staged.task_id}"
     if staged.kind is Staged.REQUEST:
         fetched = fetcher(source_url)
         require_image(fetched.data)
         return InputBytes(fetched.data, fetched.name)
-    obj = opened() if opened is not None else s3.get_object(Bucket=bucket, Key=key)
+    obj = opened() if opened is not None else s3.get_object(Bucket=bucket, Key=staged.key)
     size = obj["ContentLength"]
     if size > limits().max_input_bytes:
         raise PixelportError(INPUT_TOO_LARGE, f"input is larger than {limits().max_input_bytes} bytes")
