@@ -58,9 +58,12 @@ class LocalNames:
             refs[name] = self.key_alias(name)
             attrs[(name, "Arn")] = f"arn:aws:kms:{REGION}:{ACCOUNT}:{self.key_alias(name)}"
         # Functions keep their logical ids as names (local/runtime.py's function_arn).
-        for name in t.of_type("AWS::Serverless::Function"):
+        for name, res in t.of_type("AWS::Serverless::Function").items():
             refs[name] = name
             attrs[(name, "Arn")] = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+            # SAM's `!Ref Function.Alias` (AutoPublishAlias): the alias's ARN, a qualified one.
+            if alias := res.get("Properties", {}).get("AutoPublishAlias"):
+                refs[f"{name}.Alias"] = f"{attrs[(name, 'Arn')]}:{alias}"
         for name in t.of_type("AWS::SQS::Queue"):
             refs[name] = self.queue_url(self.queue(name), endpoint)
             attrs[(name, "Arn")] = self.queue_arn(self.queue(name))

@@ -101,7 +101,8 @@ class Template:
                 },
             }
             for name, res in self.of_type("AWS::Lambda::EventSourceMapping").items()
-            if (props := res["Properties"]).get("FunctionName") == {"Ref": function}
+            if (props := res["Properties"]).get("FunctionName")
+            in ({"Ref": function}, {"Ref": f"{function}.Alias"})
         }
 
     def layer_dir(self, logical_id: str) -> Path:

@@ -17,7 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from pixelport import aws, settings
+from pixelport import aws, init_ahead, settings
 from pixelport.accounts import AccountStore
 from pixelport.api_document import StorageId, TaskId, answers, openapi_json, takes_body
 from pixelport.auth import Gate
@@ -34,7 +34,7 @@ from pixelport.contract.answers import (
 )
 from pixelport.contract.base import details_from
 from pixelport.contract.batch import BatchRequest
-from pixelport.contract.edit import EditRequest
+from pixelport.contract.edit import EditRequest, UploadEdit
 from pixelport.contract.limits import limits
 from pixelport.contract.storage import StorageChangeBody, StorageCreateBody
 from pixelport.contract.upload import UploadForm, UploadSlotBody
@@ -123,6 +123,18 @@ def gate() -> Gate:
 @cache
 def storages() -> StorageService:
     return StorageService(deployed_registry())
+
+
+def warm() -> None:
+    """What a SnapStart snapshot or provisioned concurrency's init holds (pixelport/init_ahead.py)."""
+    service(), batches(), webhooks(), gate(), storages()
+    init_ahead.make_clients(aws.dynamodb, aws.s3, aws.sqs, aws.kms, aws.lambda_, aws.lambda_runner)
+    # The edit routes' models (the storage routes', rarely called, are built by their first call).
+    init_ahead.build_models((EditRequest, UploadEdit, BatchRequest, UploadForm, UploadSlotBody, WebhookBody))
+    limits()
+
+
+init_ahead.prepare(warm)
 
 
 def json_response(status: int, body: dict[str, Any]) -> Response[str]:

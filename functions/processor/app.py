@@ -12,10 +12,12 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from pixelport import aws, settings
+from pixelport import aws, init_ahead, settings
 from pixelport.batch_items import ItemMessage, handle_items
+from pixelport.contract.edit import EditRequest, UploadEdit
 from pixelport.ended import deployed_store
 from pixelport.handover import staged_input_of
+from pixelport.imaging.warm_up import render_samples
 from pixelport.observability import count_failure, record_processed
 from pixelport.processing import Outcome, Processor
 from pixelport.staging import notified_objects
@@ -36,6 +38,17 @@ def processor() -> Processor:
         results_base_url=settings.results_base_url(),
         storages=deployed_registry(),
     )
+
+
+def warm() -> None:
+    """What a SnapStart snapshot or provisioned concurrency's init holds (pixelport/init_ahead.py)."""
+    processor()
+    init_ahead.make_clients(aws.kms)  # storage:// inputs and outputs open their secrets with it
+    init_ahead.build_models((EditRequest, UploadEdit))
+    render_samples()
+
+
+init_ahead.prepare(warm)
 
 
 def record(outcome: Outcome) -> None:

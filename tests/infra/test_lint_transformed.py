@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,19 +16,115 @@ from local.template import ROOT
 SCRIPT = ROOT / "scripts" / "lint_transformed.py"
 
 
-def _lint_transformed(template: Path) -> subprocess.CompletedProcess[str]:
+def _lint_transformed(template: Path, *options: str) -> subprocess.CompletedProcess[str]:
     # samtranslator ships with the SAM CLI: the translator `sam deploy` itself runs.
     python = ROOT / ".venv-sam" / "bin" / "python"
     assert python.exists(), "SAM CLI venv not found: `make test` installs it into .venv-sam"
     return subprocess.run(
-        [str(python), str(SCRIPT), str(template)], cwd=ROOT, capture_output=True, text=True, check=False
+        [str(python), str(SCRIPT), str(template), *options],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
-def test_the_transformed_template_lints_without_errors_or_warnings() -> None:
-    result = _lint_transformed(ROOT / "template.yaml")
+@pytest.fixture(scope="module")
+def transformed(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """The lint of template.yaml, and the CloudFormation template it linted."""
+    output = tmp_path_factory.mktemp("transformed") / "template.json"
+    result = _lint_transformed(ROOT / "template.yaml", "--output", str(output))
+    return result, json.loads(output.read_text())
+
+
+def test_the_transformed_template_lints_without_errors_or_warnings(
+    transformed: tuple[subprocess.CompletedProcess[str], dict[str, Any]],
+) -> None:
+    result, _ = transformed
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 errors or warnings" in result.stdout
+
+
+# SnapStart restores published versions only, and ProcessorFunction's EventInvokeConfig (retries, the
+# on-failure destination) applies to its alias: a trigger that named the bare function would run
+# $LATEST, with neither.
+ALIASED = {"ApiFunction": "ApiFunctionAliaslive", "ProcessorFunction": "ProcessorFunctionAliaslive"}
+
+
+def _refs(value: Any) -> set[str]:
+    """Every resource a value names with Ref, GetAtt or ${...} in Sub."""
+    if isinstance(value, list):
+        return set().union(*(_refs(v) for v in value)) if value else set()
+    if not isinstance(value, dict):
+        return set()
+    found: set[str] = set()
+    for key, arg in value.items():
+        if key == "Ref" and isinstance(arg, str):
+            found.add(arg)
+        elif key == "Fn::GetAtt":
+            found.add(arg[0] if isinstance(arg, list) else str(arg).split(".")[0])
+        elif key == "Fn::Sub":
+            text = arg if isinstance(arg, str) else arg[0]
+            found |= {name.split(".")[0] for name in re.findall(r"\$\{([^}]+)\}", text)}
+            found |= _refs(arg[1:]) if isinstance(arg, list) else set()
+        else:
+            found |= _refs(arg)
+    return found
+
+
+def test_every_trigger_of_the_api_and_the_processor_invokes_their_snapstart_alias(
+    transformed: tuple[subprocess.CompletedProcess[str], dict[str, Any]],
+) -> None:
+    _, template = transformed
+    resources = template["Resources"]
+    for function, alias in ALIASED.items():
+        props = resources[function]["Properties"]
+        assert props["SnapStart"] == {"ApplyOn": {"Ref": "SnapStart"}}
+        assert resources[alias]["Type"] == "AWS::Lambda::Alias"
+        permissions = [
+            r["Properties"]
+            for r in resources.values()
+            if r["Type"] == "AWS::Lambda::Permission"
+            and _refs(r["Properties"]["FunctionName"]) & {function, alias}
+        ]
+        assert permissions and all(p["FunctionName"] == {"Ref": alias} for p in permissions), function
+    # API Gateway's integrations.
+    assert _refs(resources["Api"]["Properties"]["Body"]) & set(ALIASED) == set()
+    assert "ApiFunctionAliaslive" in _refs(resources["Api"]["Properties"]["Body"])
+    # S3's notifications, BatchItemsQueue's mapping, the API's direct invocations and its permission.
+    (notifications,) = [
+        r["Properties"]["NotificationConfiguration"]["LambdaConfigurations"]
+        for r in resources.values()
+        if r["Type"] == "AWS::S3::Bucket" and "NotificationConfiguration" in r["Properties"]
+    ]
+    assert {json.dumps(n["Function"]) for n in notifications} == {
+        json.dumps({"Ref": "ProcessorFunctionAliaslive"})
+    }
+    mappings = [
+        r["Properties"]["FunctionName"]
+        for r in resources.values()
+        if r["Type"] == "AWS::Lambda::EventSourceMapping"
+        and _refs(r["Properties"]["FunctionName"]) & {"ProcessorFunction", "ProcessorFunctionAliaslive"}
+    ]
+    assert mappings == [{"Ref": "ProcessorFunctionAliaslive"}]
+    api = resources["ApiFunction"]["Properties"]
+    assert api["Environment"]["Variables"]["PROCESSOR_FUNCTION"] == {"Ref": "ProcessorFunctionAliaslive"}
+    policies = json.dumps(resources["ApiFunctionRole"]["Properties"]["Policies"])
+    (invoke,) = [
+        st
+        for pol in resources["ApiFunctionRole"]["Properties"]["Policies"]
+        for st in pol["PolicyDocument"]["Statement"]
+        if st.get("Sid") == "InvokeProcessor"
+    ]
+    assert invoke["Resource"] == {"Ref": "ProcessorFunctionAliaslive"}, policies
+    # Retries and the on-failure destination of the asynchronous invocations.
+    (invoke_config,) = [
+        r["Properties"] for r in resources.values() if r["Type"] == "AWS::Lambda::EventInvokeConfig"
+    ]
+    assert invoke_config["FunctionName"] == {"Ref": "ProcessorFunction"}
+    assert invoke_config["Qualifier"] == "live"
 
 
 @pytest.mark.parametrize(

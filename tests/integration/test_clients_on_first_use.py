@@ -14,16 +14,18 @@ from tests.support.lambdas import get_task, process, reset_handler_caches, submi
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
 
 
+MAKERS = {
+    "s3": aws_clients.s3,
+    "dynamodb": aws_clients.dynamodb,
+    "kms": aws_clients.kms,
+    "sqs": aws_clients.sqs,
+    "lambda": aws_clients.lambda_,
+    "lambda runner": aws_clients.lambda_runner,
+}
+
+
 def clients_made() -> set[str]:
-    makers = {
-        "s3": aws_clients.s3,
-        "dynamodb": aws_clients.dynamodb,
-        "kms": aws_clients.kms,
-        "sqs": aws_clients.sqs,
-        "lambda": aws_clients.lambda_,
-        "lambda runner": aws_clients.lambda_runner,
-    }
-    return {name for name, make in makers.items() if make.cache_info().currsize}
+    return {name for name, make in MAKERS.items() if make.cache_info().currsize}
 
 
 def test_polling_a_task_makes_the_dynamodb_client_only(images: LocalHTTPServer) -> None:
@@ -48,3 +50,20 @@ def test_a_client_made_on_first_use_is_the_functions_own() -> None:
     assert queue.list_queues()["QueueUrls"]  # the template's queues
     assert "sqs" in clients_made()
     assert queue.meta is aws_clients.sqs().meta
+
+
+def test_a_warmed_up_environment_serves_its_requests_with_the_clients_its_warm_up_made(
+    aws: LocalNames, images: LocalHTTPServer
+) -> None:
+    # What SnapStart's snapshot holds (pixelport/init_ahead.py), then the requests a client sends.
+    from functions.api import app as api
+    from functions.processor import app as processor
+
+    reset_handler_caches()
+    api.warm()
+    processor.warm()
+    warmed = {name: make() for name, make in MAKERS.items()}
+    task_id = submit_async(images.url("/cat.png"))
+    assert process(aws, task_id) == {"handled": [{"task_id": task_id, "status": "done"}]}
+    assert get_task(task_id)["status"] == "DONE"
+    assert all(make() is warmed[name] for name, make in MAKERS.items())

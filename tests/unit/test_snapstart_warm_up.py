@@ -1,0 +1,116 @@
+"""Under SnapStart the API's and the processor's warm-ups run before the snapshot, not in the import,
+and leave what their first requests would otherwise make (README "Cold start"): the clients, the
+request models and, in the processor, every codec. Without a single connection: one in a snapshot
+would be stale in every environment restored from it. Each handler runs in a fresh interpreter with
+the template's environment, its hooks run as the Lambda runtime runs them."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from functools import cache
+from typing import Any
+
+import pytest
+
+from local.resources import LocalNames
+from local.stack import FAKE_CREDENTIALS
+from local.template import ROOT, Template
+
+CHILD = """
+import json, socket, sys
+sys.path[:0] = {paths!r}
+connects = []
+def refuse(self, address):
+    connects.append(repr(address))
+    raise OSError("no connection may be made before a snapshot")
+socket.socket.connect = refuse
+socket.socket.connect_ex = refuse
+import app
+imported = sorted(sys.modules)
+import snapshot_restore_py
+hooks = snapshot_restore_py.get_before_snapshot()
+for func, args, kwargs in reversed(hooks):
+    func(*args, **kwargs)
+from pixelport import aws
+from pixelport.contract.edit import EditRequest, UploadEdit
+makers = ("s3", "dynamodb", "kms", "sqs", "lambda_", "lambda_runner")
+print(json.dumps({{
+    "hooks": len(hooks),
+    "imported": imported,
+    "warmed": sorted(sys.modules),
+    "clients": [n for n in makers if getattr(aws, n).cache_info().currsize],
+    "models_built": EditRequest.__pydantic_complete__ and UploadEdit.__pydantic_complete__,
+    "after_restore": len(snapshot_restore_py.get_after_restore()),
+    "connects": connects,
+}}))
+"""
+# Loaded by the processor's first request of some kind, and by its warm-up before the snapshot.
+CODECS = {
+    "PIL.JpegImagePlugin",
+    "PIL.PngImagePlugin",
+    "PIL.WebPImagePlugin",
+    "PIL.AvifImagePlugin",
+    "PIL.TiffImagePlugin",
+    "PIL.ImageCms",
+    "pixelport.imaging.png_writer",
+    "numpy",
+}
+
+
+@cache
+def warmed_under_snapstart(function: str) -> tuple[dict[str, Any], str]:
+    template = Template()
+    spec = template.functions()[f"{function.capitalize()}Function"]
+    resolver = LocalNames(template).resolver("http://127.0.0.1:9")
+    env = {k: str(resolver.resolve(v)) for k, v in spec.environment.items()}
+    env.update(
+        FAKE_CREDENTIALS,
+        PATH="/usr/bin:/bin",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        POWERTOOLS_TRACE_DISABLED="true",
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(spec.memory),
+        AWS_LAMBDA_INITIALIZATION_TYPE="snap-start",
+    )
+    paths = [str(spec.code_uri), *(str(template.layer_dir(layer)) for layer in spec.layers)]
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD.format(paths=paths)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("function", ["api", "processor"])
+def test_the_warm_up_is_registered_for_the_snapshot_and_left_out_of_the_import(function: str) -> None:
+    found, _ = warmed_under_snapstart(function)
+    assert found["hooks"] == 1 and found["after_restore"] == 1
+    assert not {m for m in found["imported"] if m.split(".")[0] in ("numpy", "oxipng")}
+    assert "PIL.AvifImagePlugin" not in found["imported"]
+
+
+@pytest.mark.parametrize("function", ["api", "processor"])
+def test_the_warm_up_connects_nowhere_and_does_not_fail(function: str) -> None:
+    found, output = warmed_under_snapstart(function)
+    assert found["connects"] == []
+    assert "the warm-up failed" not in output
+
+
+def test_the_api_warm_up_makes_its_clients_and_models_and_still_never_imports_pillow() -> None:
+    found, _ = warmed_under_snapstart("api")
+    assert found["clients"] == ["s3", "dynamodb", "kms", "sqs", "lambda_", "lambda_runner"]
+    assert found["models_built"]
+    assert not {m for m in found["warmed"] if m == "PIL" or m.startswith(("PIL.", "pixelport.imaging"))}
+
+
+def test_the_processor_warm_up_makes_its_clients_and_models_and_loads_every_codec() -> None:
+    found, _ = warmed_under_snapstart("processor")
+    assert found["clients"] == ["s3", "dynamodb", "kms", "sqs"]
+    assert found["models_built"]
+    assert set(found["warmed"]) >= CODECS
