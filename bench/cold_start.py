@@ -305,7 +305,7 @@ def main() -> None:
         warmed = [r.answer for r in runs]
 
         def ms(answers: list[dict[str, Any]], key: str) -> float:
-            return statistics.median(a[key] for a in answers) * 1000
+            return statistics.median(float(a[key]) for a in answers) * 1000
 
         print(
             f"| {name} | {ms(on_demand, 'request'):.0f}, {ms(on_demand, 'request_cpu'):.0f}, "

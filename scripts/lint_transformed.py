@@ -31,28 +31,29 @@ DUMMY_CODE = {"Bucket": "pixelport-package-lint", "Key": "code.zip"}
 REGION = "us-east-1"
 
 
-def _point_code_at_s3(template: dict[str, Any]) -> None:
+def _point_code_at_s3(template: dict[str, Any], layer_key: str) -> None:
     uri = f"s3://{DUMMY_CODE['Bucket']}/{DUMMY_CODE['Key']}"
     for resource in template.get("Resources", {}).values():
         props = resource.get("Properties", {})
         if resource.get("Type") == "AWS::Serverless::Function" and "InlineCode" not in props:
             props["CodeUri"] = uri
         elif resource.get("Type") == "AWS::Serverless::LayerVersion":
-            props["ContentUri"] = uri
+            props["ContentUri"] = f"s3://{DUMMY_CODE['Bucket']}/{layer_key}"
         elif resource.get("Type") in ("AWS::Serverless::Api", "AWS::Serverless::HttpApi") and isinstance(
             props.get("DefinitionUri"), str
         ):
             props["DefinitionUri"] = uri
 
 
-def transform(path: Path) -> dict[str, Any]:
-    """template.yaml as CloudFormation receives it after the SAM transform."""
+def transform(path: Path, layer_key: str = DUMMY_CODE["Key"]) -> dict[str, Any]:
+    """template.yaml as CloudFormation receives it after the SAM transform (the layers' code at
+    `layer_key`: `sam package` names an upload by its content's hash)."""
     template, problems = decode(str(path))
     if problems or template is None:
         raise SystemExit("\n".join(str(p) for p in problems) or f"{path}: not a template")
     # Plain dicts and strings: the translator deep-copies and compares them.
     plain = json.loads(json.dumps(template))
-    _point_code_at_s3(plain)
+    _point_code_at_s3(plain, layer_key)
     translator = Translator(
         managed_policy_map=None,
         sam_parser=Parser(),
@@ -79,8 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("template", nargs="?", type=Path, default=ROOT / "template.yaml")
     parser.add_argument("--output", type=Path, help="keep the transformed template here")
+    parser.add_argument(
+        "--layer-key", default=DUMMY_CODE["Key"], help="the layers' code, as if uploaded there"
+    )
     args = parser.parse_args(argv)
-    transformed = transform(args.template)
+    transformed = transform(args.template, args.layer_key)
     with tempfile.TemporaryDirectory() as tmp:
         output = args.output or Path(tmp) / "transformed.json"
         findings = lint(transformed, output)

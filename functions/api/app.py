@@ -128,7 +128,8 @@ def storages() -> StorageService:
 def warm() -> None:
     """What a SnapStart snapshot or provisioned concurrency's init holds (pixelport/init_ahead.py)."""
     service(), batches(), webhooks(), gate(), storages()
-    init_ahead.make_clients(aws.dynamodb, aws.s3, aws.sqs, aws.kms, aws.lambda_, aws.lambda_runner)
+    for make_client in (aws.dynamodb, aws.s3, aws.sqs, aws.kms, aws.lambda_, aws.lambda_runner):
+        make_client()  # its service model and endpoint rules read; no request sent
     # The edit routes' models (the storage routes', rarely called, are built by their first call).
     init_ahead.build_models((EditRequest, UploadEdit, BatchRequest, UploadForm, UploadSlotBody, WebhookBody))
     limits()

@@ -43,7 +43,7 @@ def processor() -> Processor:
 def warm() -> None:
     """What a SnapStart snapshot or provisioned concurrency's init holds (pixelport/init_ahead.py)."""
     processor()
-    init_ahead.make_clients(aws.kms)  # storage:// inputs and outputs open their secrets with it
+    aws.kms()  # storage:// inputs and outputs open their secrets with it
     init_ahead.build_models((EditRequest, UploadEdit))
     render_samples()
 

@@ -74,6 +74,56 @@ def _refs(value: Any) -> set[str]:
     return found
 
 
+def _version_ids(template: dict[str, Any]) -> dict[str, str]:
+    return {
+        props["FunctionName"]["Ref"]: name
+        for name, res in template["Resources"].items()
+        if res["Type"] == "AWS::Lambda::Version" and (props := res["Properties"])
+    }
+
+
+def _transformed_version_ids(tmp_path: Path, template: Path, *options: str) -> dict[str, str]:
+    output = tmp_path / "changed.json"
+    result = _lint_transformed(template, "--output", str(output), *options)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return _version_ids(json.loads(output.read_text()))
+
+
+def test_a_change_of_a_layer_publishes_a_new_version_of_the_api_and_the_processor(
+    tmp_path: Path, transformed: tuple[subprocess.CompletedProcess[str], dict[str, Any]]
+) -> None:
+    # pixelport's code is in the layers: a version that ignored them would keep serving the old code.
+    before = _version_ids(transformed[1])
+    assert set(before) == set(ALIASED)
+    after = _transformed_version_ids(tmp_path, ROOT / "template.yaml", "--layer-key", "new-layers.zip")
+    assert all(after[f] != before[f] for f in ALIASED)
+
+
+def test_a_change_of_a_function_setting_publishes_a_new_version(
+    tmp_path: Path, transformed: tuple[subprocess.CompletedProcess[str], dict[str, Any]]
+) -> None:
+    source = (ROOT / "template.yaml").read_text()
+    assert source.count("Timeout: 300") == 1
+    changed = tmp_path / "template.yaml"
+    changed.write_text(source.replace("Timeout: 300", "Timeout: 301"))
+    after = _transformed_version_ids(tmp_path, changed)
+    assert after["ProcessorFunction"] != _version_ids(transformed[1])["ProcessorFunction"]
+
+
+def test_switching_snapstart_replaces_the_published_version(
+    transformed: tuple[subprocess.CompletedProcess[str], dict[str, Any]],
+) -> None:
+    # The translator hashes the SnapStart property unresolved (its Ref), so a new parameter value would
+    # leave the version's logical id alone; CloudFormation replaces a version whose description changes.
+    resources = transformed[1]["Resources"]
+    for function, version in _version_ids(transformed[1]).items():
+        assert resources[version]["Properties"]["Description"] == {"Fn::Sub": "SnapStart ${SnapStart}"}, (
+            function
+        )
+        # Replaced versions go, with their snapshots' caching charge.
+        assert resources[version]["DeletionPolicy"] == "Delete"
+
+
 def test_every_trigger_of_the_api_and_the_processor_invokes_their_snapstart_alias(
     transformed: tuple[subprocess.CompletedProcess[str], dict[str, Any]],
 ) -> None:
@@ -90,6 +140,21 @@ def test_every_trigger_of_the_api_and_the_processor_invokes_their_snapstart_alia
             and _refs(r["Properties"]["FunctionName"]) & {function, alias}
         ]
         assert permissions and all(p["FunctionName"] == {"Ref": alias} for p in permissions), function
+    # Anywhere else a bare name would invoke $LATEST. Alarms may name it: a FunctionName dimension
+    # alone counts every version and alias of the function.
+    named_bare = {
+        name: res["Type"]
+        for name, res in resources.items()
+        if _refs(res) & set(ALIASED)
+        and res["Type"]
+        not in (
+            "AWS::Lambda::Version",
+            "AWS::Lambda::Alias",
+            "AWS::Lambda::EventInvokeConfig",
+            "AWS::CloudWatch::Alarm",
+        )
+    }
+    assert named_bare == {}
     # API Gateway's integrations.
     assert _refs(resources["Api"]["Properties"]["Body"]) & set(ALIASED) == set()
     assert "ApiFunctionAliaslive" in _refs(resources["Api"]["Properties"]["Body"])

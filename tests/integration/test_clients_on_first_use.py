@@ -4,12 +4,16 @@ request would otherwise pay for nothing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from botocore.session import Session
 
 from local.resources import LocalNames
 from pixelport import aws as aws_clients
+from tests.integration.conftest import Invocation
 from tests.support.http_server import LocalHTTPServer
-from tests.support.lambdas import get_task, process, reset_handler_caches, submit_async
+from tests.support.lambdas import api_event, call_api, get_task, process, reset_handler_caches, submit_async
 
 pytestmark = pytest.mark.usefixtures("aws", "allow_loopback")
 
@@ -52,8 +56,11 @@ def test_a_client_made_on_first_use_is_the_functions_own() -> None:
     assert queue.meta is aws_clients.sqs().meta
 
 
-def test_a_warmed_up_environment_serves_its_requests_with_the_clients_its_warm_up_made(
-    aws: LocalNames, images: LocalHTTPServer
+def test_a_warmed_up_environment_serves_its_requests_without_making_a_client(
+    aws: LocalNames,
+    images: LocalHTTPServer,
+    monkeypatch: pytest.MonkeyPatch,
+    direct_invocations: list[Invocation],
 ) -> None:
     # What SnapStart's snapshot holds (pixelport/init_ahead.py), then the requests a client sends.
     from functions.api import app as api
@@ -62,8 +69,20 @@ def test_a_warmed_up_environment_serves_its_requests_with_the_clients_its_warm_u
     reset_handler_caches()
     api.warm()
     processor.warm()
-    warmed = {name: make() for name, make in MAKERS.items()}
+    assert clients_made() == set(MAKERS)
+    made: list[str] = []
+    create_client = Session.create_client
+
+    def counted(self: Session, service_name: str, *args: Any, **kwargs: Any) -> Any:
+        made.append(service_name)
+        return create_client(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(Session, "create_client", counted)
+    # A sync edit (the API runs the processor: its Lambda runner), an async one, their reads.
+    edited = call_api(api_event({"input": images.url("/cat.png"), "operations": {}}))
+    assert edited["statusCode"] == 200, edited["body"]
+    assert [kind for kind, _ in direct_invocations] == ["RequestResponse"]
     task_id = submit_async(images.url("/cat.png"))
     assert process(aws, task_id) == {"handled": [{"task_id": task_id, "status": "done"}]}
     assert get_task(task_id)["status"] == "DONE"
-    assert all(make() is warmed[name] for name, make in MAKERS.items())
+    assert made == []

@@ -5,6 +5,7 @@ ship, and run here as the runtime runs them."""
 from __future__ import annotations
 
 import random
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -92,3 +93,15 @@ def test_a_failing_warm_up_is_logged_and_leaves_the_work_to_the_requests(
     failed = [r for r in caplog.records if "the warm-up failed" in r.getMessage()]
     assert len(failed) == 2
     assert all(r.exc_info and "no such table" in str(r.exc_info[1]) for r in failed)
+
+
+def test_without_the_runtimes_hook_library_snapstart_warms_up_in_the_init(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A container image's runtime may lack it; the snapshot is taken after the init, so it holds the
+    # warm-up all the same.
+    monkeypatch.setenv(init_ahead.INIT_TYPE, "snap-start")
+    monkeypatch.setitem(sys.modules, "snapshot_restore_py", None)  # import fails
+    warmed: list[str] = []
+    init_ahead.prepare(lambda: warmed.append("up"))
+    assert warmed == ["up"]

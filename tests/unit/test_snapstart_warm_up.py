@@ -1,8 +1,9 @@
 """Under SnapStart the API's and the processor's warm-ups run before the snapshot, not in the import,
 and leave what their first requests would otherwise make (README "Cold start"): the clients, the
-request models and, in the processor, every codec. Without a single connection: one in a snapshot
-would be stale in every environment restored from it. Each handler runs in a fresh interpreter with
-the template's environment, its hooks run as the Lambda runtime runs them."""
+request models and, in the processor, every codec. They call no service (a connection in a snapshot
+would be stale in every environment restored from it); botocore reads Lambda's credentials endpoint.
+Each handler runs in a fresh interpreter with the template's environment, its hooks run as the
+Lambda runtime runs them."""
 
 from __future__ import annotations
 
@@ -15,14 +16,35 @@ from typing import Any
 import pytest
 
 from local.resources import LocalNames
-from local.stack import FAKE_CREDENTIALS
 from local.template import ROOT, Template
 
 CHILD = """
-import json, socket, sys
+import http.server, json, os, socket, sys, threading
 sys.path[:0] = {paths!r}
-connects = []
+
+class Credentials(http.server.BaseHTTPRequestHandler):
+    # Lambda's credentials endpoint for SnapStart functions (instead of keys in the environment).
+    def do_GET(self):
+        assert self.headers["Authorization"] == "snapstart-token"
+        body = json.dumps({{"AccessKeyId": "local", "SecretAccessKey": "local", "Token": "local",
+                            "Expiration": "2099-01-01T00:00:00Z"}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *args):
+        pass
+
+endpoint = http.server.HTTPServer(("127.0.0.1", 0), Credentials)
+threading.Thread(target=endpoint.serve_forever, daemon=True).start()
+os.environ["AWS_CONTAINER_CREDENTIALS_FULL_URI"] = f"http://127.0.0.1:{{endpoint.server_port}}/credentials"
+os.environ["AWS_CONTAINER_AUTHORIZATION_TOKEN"] = "snapstart-token"
+connects, credential_reads = [], []
+connect = socket.socket.connect
 def refuse(self, address):
+    if address == ("127.0.0.1", endpoint.server_port):
+        credential_reads.append(address)
+        return connect(self, address)
     connects.append(repr(address))
     raise OSError("no connection may be made before a snapshot")
 socket.socket.connect = refuse
@@ -44,6 +66,7 @@ print(json.dumps({{
     "models_built": EditRequest.__pydantic_complete__ and UploadEdit.__pydantic_complete__,
     "after_restore": len(snapshot_restore_py.get_after_restore()),
     "connects": connects,
+    "credential_reads": len(credential_reads),
 }}))
 """
 # Loaded by the processor's first request of some kind, and by its warm-up before the snapshot.
@@ -56,6 +79,7 @@ CODECS = {
     "PIL.ImageCms",
     "pixelport.imaging.png_writer",
     "numpy",
+    "pillow_heif",
 }
 
 
@@ -66,7 +90,6 @@ def warmed_under_snapstart(function: str) -> tuple[dict[str, Any], str]:
     resolver = LocalNames(template).resolver("http://127.0.0.1:9")
     env = {k: str(resolver.resolve(v)) for k, v in spec.environment.items()}
     env.update(
-        FAKE_CREDENTIALS,
         PATH="/usr/bin:/bin",
         AWS_DEFAULT_REGION="us-east-1",
         AWS_ENDPOINT_URL="http://127.0.0.1:9",
@@ -96,9 +119,11 @@ def test_the_warm_up_is_registered_for_the_snapshot_and_left_out_of_the_import(f
 
 
 @pytest.mark.parametrize("function", ["api", "processor"])
-def test_the_warm_up_connects_nowhere_and_does_not_fail(function: str) -> None:
+def test_the_warm_up_calls_no_service_and_does_not_fail(function: str) -> None:
     found, output = warmed_under_snapstart(function)
     assert found["connects"] == []
+    # botocore reads the credentials once, from Lambda's own endpoint, for every client it makes.
+    assert found["credential_reads"] == 1
     assert "the warm-up failed" not in output
 
 

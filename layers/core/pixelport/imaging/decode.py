@@ -71,7 +71,7 @@ assert set(_DECODERS) == set(INPUT_FORMATS) == set(_FORMAT_KEYS.values())
 
 
 @cache
-def _register_heif() -> None:
+def register_heif() -> None:
     """pillow-heif's HEIF plugin for Pillow, registered by the first input that may need it: importing
     pillow-heif costs every cold start about 12 ms of CPU, and most inputs are not HEIF files."""
     from pillow_heif import register_heif_opener
@@ -188,7 +188,7 @@ def _decode(
 ) -> Decoded:
     fmt = key
     if "HEIF" in _DECODERS[key]:
-        _register_heif()
+        register_heif()
     try:
         with ExitStack() as opened:
             im = opened.enter_context(Image.open(BytesIO(data), formats=_DECODERS[key]))  # the header only
