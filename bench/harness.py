@@ -9,8 +9,10 @@ input plus the GET of the result's tmp_url, until the bytes are in hand. thumbor
 way: one GET of its unsafe URL, which fetches the source from the same loopback server.
 
 Every implementation gets one warm-up request, then ROUNDS timed ones (default 5: --rounds or the
-ROUNDS environment variable). Times are medians and p90 (nearest rank) per image; the machines are
-shared, so the ratios against (c), measured in the same run, are what to compare.
+ROUNDS environment variable). The implementations are measured workload by workload, and (b) and
+thumbor with both servers up, their requests alternated round by round, so that load elsewhere on a
+shared machine falls on what is compared alike. Times are medians and p90 (nearest rank) per image;
+the machines are shared, so the ratios against (c), measured in the same run, are what to compare.
 
 Run: python -m bench.harness [--rounds N] [--peers --thumbor .venv-thumbor/bin/thumbor]
 """
@@ -30,7 +32,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -133,14 +135,21 @@ def _http(method: str, url: str, body: dict[str, Any] | None = None, key: str | 
         return bytes(response.read())
 
 
-def timed_rounds(name: str, workload: Workload, once: Callable[[], bytes], rounds: int) -> Measurement:
-    output = once()  # warm-up
-    seconds = []
+def interleaved_rounds(
+    workload: Workload, onces: dict[str, Callable[[], bytes]], rounds: int
+) -> list[Measurement]:
+    """Each implementation's warm-up, then ROUNDS rounds in which every implementation is timed once, in
+    an order reversed every other round: a burst of load elsewhere falls on all of them alike."""
+    outputs = {impl: once() for impl, once in onces.items()}  # warm-ups
+    seconds: dict[str, list[float]] = {impl: [] for impl in onces}
+    order = list(onces)
     for _ in range(rounds):
-        start = time.perf_counter()
-        output = once()
-        seconds.append(time.perf_counter() - start)
-    return Measurement(name, workload.name, seconds, len(output))
+        for impl in order:
+            start = time.perf_counter()
+            outputs[impl] = onces[impl]()
+            seconds[impl].append(time.perf_counter() - start)
+        order.reverse()
+    return [Measurement(impl, workload.name, seconds[impl], len(outputs[impl])) for impl in onces]
 
 
 def pixelport_over_http(base_url: str, workload: Workload, source_url: str) -> bytes:
@@ -149,7 +158,9 @@ def pixelport_over_http(base_url: str, workload: Workload, source_url: str) -> b
     return _http("GET", answer["data"]["output"]["tmp_url"])
 
 
-def measure_http(items: Sequence[Workload], corpus_url: str, rounds: int, workdir: Path) -> list[Measurement]:
+@contextmanager
+def pixelport_stack(workdir: Path) -> Iterator[str]:
+    """`make run`'s stack on free ports, loopback sources allowed; yields its base URL."""
     from tests.support.running_stack import around_traceback, start_stack, stop_stack
 
     stack = start_stack(
@@ -160,15 +171,7 @@ def measure_http(items: Sequence[Workload], corpus_url: str, rounds: int, workdi
         }
     )
     try:
-        return [
-            timed_rounds(
-                HTTP,
-                w,
-                functools.partial(pixelport_over_http, stack.base_url, w, f"{corpus_url}/{w.source}"),
-                rounds,
-            )
-            for w in items
-        ]
+        yield stack.base_url
     except Exception:
         print(around_traceback("".join(stack.output)) or "".join(stack.output[-40:]), file=sys.stderr)
         raise
@@ -176,26 +179,47 @@ def measure_http(items: Sequence[Workload], corpus_url: str, rounds: int, workdi
         stop_stack(stack)
 
 
-def measure_thumbor(
-    items: Sequence[Workload], corpus_url: str, rounds: int, executable: Path, workdir: Path
-) -> list[Measurement]:
+@contextmanager
+def thumbor_server(executable: Path, workdir: Path) -> Iterator[str]:
     from bench.peers import start_thumbor
     from local.stack import free_port
 
     process, base_url = start_thumbor(executable, workdir / "thumbor", free_port())
     try:
-        return [
-            timed_rounds(
-                THUMBOR,
-                w,
-                functools.partial(_http, "GET", base_url + w.thumbor_path(f"{corpus_url}/{w.source}")),
-                rounds,
-            )
-            for w in items
-        ]
+        yield base_url
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def measure_remote(
+    items: Sequence[Workload],
+    corpus_url: str,
+    rounds: int,
+    workdir: Path,
+    impls: Sequence[str],
+    thumbor: Path | None,
+) -> list[Measurement]:
+    """(b) and thumbor, both servers up, their requests interleaved round by round per workload."""
+    results: list[Measurement] = []
+    with ExitStack() as servers:
+        requests: dict[str, Callable[[Workload], Callable[[], bytes]]] = {}
+        if HTTP in impls:
+            base = servers.enter_context(pixelport_stack(workdir))
+            requests[HTTP] = lambda w: functools.partial(
+                pixelport_over_http, base, w, f"{corpus_url}/{w.source}"
+            )
+        if THUMBOR in impls:
+            if thumbor is None:
+                raise ValueError("thumbor's executable is needed to measure thumbor")
+            thumbor_url = servers.enter_context(thumbor_server(thumbor, workdir))
+            requests[THUMBOR] = lambda w: functools.partial(
+                _http, "GET", thumbor_url + w.thumbor_path(f"{corpus_url}/{w.source}")
+            )
+        for w in items:
+            print(f"  {' and '.join(requests)} {w.name} ...", file=sys.stderr, flush=True)
+            results += interleaved_rounds(w, {impl: request(w) for impl, request in requests.items()}, rounds)
+    return results
 
 
 # --- the run and its tables -----------------------------------------------------------------------
@@ -208,24 +232,17 @@ def run(
     impls: Sequence[str],
     thumbor: Path | None = None,
 ) -> list[Measurement]:
-    """Every implementation of `impls` on every workload of `items`; progress on stderr."""
+    """Every implementation of `impls` on every workload of `items`; progress on stderr. Workload by
+    workload, so that the implementations compared are measured minutes apart at most."""
     results: list[Measurement] = []
-    for impl in (PILLOW, PIPELINE, PYVIPS):
-        if impl in impls:
-            for w in items:
+    for w in items:
+        for impl in (PILLOW, PIPELINE, PYVIPS):
+            if impl in impls:
                 print(f"  {impl} {w.name} ...", file=sys.stderr, flush=True)
                 results.append(measure_in_process(impl, w, corpus, rounds))
-    remote = [impl for impl in (HTTP, THUMBOR) if impl in impls]
-    if remote:
+    if any(impl in impls for impl in (HTTP, THUMBOR)):
         with tempfile.TemporaryDirectory(prefix="pixelport-bench-") as tmp, serve(corpus.directory) as url:
-            if HTTP in remote:
-                print("  pixelport over HTTP ...", file=sys.stderr, flush=True)
-                results += measure_http(items, url, rounds, Path(tmp))
-            if THUMBOR in remote:
-                if thumbor is None:
-                    raise ValueError("thumbor's executable is needed to measure thumbor")
-                print("  thumbor ...", file=sys.stderr, flush=True)
-                results += measure_thumbor(items, url, rounds, thumbor, Path(tmp))
+            results += measure_remote(items, url, rounds, Path(tmp), impls, thumbor)
     return results
 
 

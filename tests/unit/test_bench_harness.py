@@ -111,3 +111,19 @@ def test_the_reference_encodes_with_pixelports_encoder_settings() -> None:
     assert reference.WEBP_METHOD == encode.WEBP_LOSSY_METHOD
     assert reference.AVIF_SPEED == encode.AVIF_SPEED
     assert reference.FULL_CHROMA_QUALITY == encode.FULL_CHROMA_QUALITY
+
+
+def test_compared_implementations_take_turns_round_by_round_in_alternating_order() -> None:
+    calls: list[str] = []
+
+    def once(name: str) -> bytes:
+        calls.append(name)
+        return name.encode() * 2
+
+    (w1,) = [w for w in workloads(SCALE) if w.name == "W1"]
+    found = harness.interleaved_rounds(w1, {"b": lambda: once("b"), "t": lambda: once("t")}, rounds=3)
+    assert calls == ["b", "t", "b", "t", "t", "b", "b", "t"]  # warm-ups, then b t, t b, b t
+    assert [(m.impl, m.workload, len(m.seconds), m.bytes) for m in found] == [
+        ("b", "W1", 3, 2),
+        ("t", "W1", 3, 2),
+    ]
