@@ -48,18 +48,18 @@ BASE_ENV = {
 # The handler's import and its first request, timed inside the child; the last line it prints.
 CHILD = """
 import json, os, sys, time
+snap_start = os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"
+if snap_start:  # imported before the timing starts (it imports pytest)
+    from tests.support.snapstart import restore, take_snapshot
 started = time.perf_counter()
 sys.path[:0] = {paths!r}
 import app
 imported = time.perf_counter()
 cpu_imported = time.process_time()
-if os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start":
+if snap_start:
     # What Lambda runs before it takes the snapshot, then after a restore (pixelport/init_ahead.py).
-    import snapshot_restore_py
-    for func, args, kwargs in reversed(snapshot_restore_py.get_before_snapshot()):
-        func(*args, **kwargs)
-    for func, args, kwargs in snapshot_restore_py.get_after_restore():
-        func(*args, **kwargs)
+    take_snapshot()
+    restore()
 warmed = time.perf_counter()
 cpu_warmed = time.process_time()
 event = json.loads(sys.stdin.read() or "null")
@@ -300,13 +300,13 @@ def main() -> None:
         "| warm-up before the snapshot: ms wall, ms CPU |"
     )
     print("|---|---:|---:|---:|")
+
+    def ms(answers: list[dict[str, Any]], key: str) -> float:
+        return statistics.median(float(a[key]) for a in answers) * 1000
+
     for name, runs in restored.items():
         on_demand = [r.answer for r in served[name]]
         warmed = [r.answer for r in runs]
-
-        def ms(answers: list[dict[str, Any]], key: str) -> float:
-            return statistics.median(float(a[key]) for a in answers) * 1000
-
         print(
             f"| {name} | {ms(on_demand, 'request'):.0f}, {ms(on_demand, 'request_cpu'):.0f}, "
             f"{ms(on_demand, 'request_cpu') / 1000 / ref_cpu:.2f}x "

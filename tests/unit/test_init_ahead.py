@@ -12,6 +12,7 @@ import pytest
 import snapshot_restore_py
 
 from pixelport import init_ahead
+from tests.support.snapstart import restore, take_snapshot
 
 
 @pytest.fixture(autouse=True)
@@ -22,22 +23,11 @@ def hooks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
-def run_before_snapshot() -> None:
-    """As the runtime does before it takes the snapshot: in reverse order of registration."""
-    for func, args, kwargs in reversed(snapshot_restore_py.get_before_snapshot()):
-        func(*args, **kwargs)
-
-
-def run_after_restore() -> None:
-    for func, args, kwargs in snapshot_restore_py.get_after_restore():
-        func(*args, **kwargs)
-
-
 def test_an_on_demand_init_warms_nothing_up(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(init_ahead.INIT_TYPE, raising=False)
     warmed: list[str] = []
     assert init_ahead.prepare(lambda: warmed.append("up")) == "on-demand"
-    run_before_snapshot()
+    take_snapshot()
     assert warmed == []
 
 
@@ -56,7 +46,7 @@ def test_snapstart_warms_up_just_before_the_snapshot_not_during_the_import(
     warmed: list[str] = []
     assert init_ahead.prepare(lambda: warmed.append("up")) == "snap-start"
     assert warmed == []
-    run_before_snapshot()
+    take_snapshot()
     assert warmed == ["up"]
 
 
@@ -69,7 +59,7 @@ def test_environments_restored_from_one_snapshot_draw_different_random_numbers(
     draws = []
     for _ in range(2):  # two environments restored from the same memory
         random.setstate(snapshot)
-        run_after_restore()
+        restore()
         draws.append([random.random() for _ in range(4)])
     assert draws[0] != draws[1]
     # Without the hook, both would have drawn the same.
@@ -89,7 +79,7 @@ def test_a_failing_warm_up_is_logged_and_leaves_the_work_to_the_requests(
     init_ahead.prepare(broken)  # does not raise: the function still serves, as on demand
     monkeypatch.setenv(init_ahead.INIT_TYPE, "snap-start")
     init_ahead.prepare(broken)
-    run_before_snapshot()  # a publish is not failed by it either
+    take_snapshot()  # a publish is not failed by it either
     failed = [r for r in caplog.records if "the warm-up failed" in r.getMessage()]
     assert len(failed) == 2
     assert all(r.exc_info and "no such table" in str(r.exc_info[1]) for r in failed)

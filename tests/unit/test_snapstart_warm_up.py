@@ -52,14 +52,13 @@ socket.socket.connect_ex = refuse
 import app
 imported = sorted(sys.modules)
 import snapshot_restore_py
-hooks = snapshot_restore_py.get_before_snapshot()
-for func, args, kwargs in reversed(hooks):
-    func(*args, **kwargs)
+from tests.support.snapstart import take_snapshot
+hooks = take_snapshot()
 from pixelport import aws
 from pixelport.contract.edit import EditRequest, UploadEdit
 makers = ("s3", "dynamodb", "kms", "sqs", "lambda_", "lambda_runner")
 print(json.dumps({{
-    "hooks": len(hooks),
+    "hooks": hooks,
     "imported": imported,
     "warmed": sorted(sys.modules),
     "clients": [n for n in makers if getattr(aws, n).cache_info().currsize],
