@@ -44,6 +44,7 @@ from local.apigw import (
     proxy_event,
     routes_from,
 )
+from local.chunked import BodyTooLarge, MalformedBody, read_chunked
 from local.cloudfront import expired, response_headers
 from local.console import Console, open_console
 from local.events import AsyncInvoker, SqsPoller
@@ -383,22 +384,54 @@ class Stack:
 
             def _handle(self) -> None:
                 self._started = time.monotonic()
-                # Judged on the header alone, as API Gateway does: the body is never read when
-                # the request cannot be served.
-                length = self._content_length()
-                if length is None:
-                    message = "Bad Request: invalid Content-Length"
-                    self._send(gateway_response(stack.template, "DEFAULT_4XX", 400, message), close=True)
+                body = self._body()
+                if body is None:
                     return
-                if length > MAX_PAYLOAD_BYTES:
-                    too_large = gateway_response(stack.template, "REQUEST_TOO_LARGE", 413, "Request Too Long")
-                    self._send(too_large, close=True)
-                    return
-                body = self.rfile.read(length) if length else b""
                 headers: dict[str, list[str]] = {}
                 for name, value in self.headers.items():
-                    headers.setdefault(name, []).append(value)
+                    if name.lower() != "transfer-encoding":  # the body is whole by now
+                        headers.setdefault(name, []).append(value)
                 self._send(stack.answer(self.command, self.path, headers, body, self.client_address[0]))
+
+            def _body(self) -> bytes | None:
+                """The whole body, of Content-Length bytes or chunked; None once a refusal is sent. A
+                declared length is judged on the header alone, as API Gateway does: the body is never
+                read when the request cannot be served."""
+                codings = self.headers.get_all("Transfer-Encoding")
+                if codings is not None:
+                    return self._chunked_body(codings)
+                length = self._content_length()
+                if length is None:
+                    self._refuse("Bad Request: invalid Content-Length")
+                    return None
+                if length > MAX_PAYLOAD_BYTES:
+                    self._refuse_too_large()
+                    return None
+                return self.rfile.read(length) if length else b""
+
+            def _chunked_body(self, codings: list[str]) -> bytes | None:
+                # Both framings at once is how requests get smuggled past a proxy; any coding but
+                # chunked alone cannot be read.
+                if self.headers.get_all("Content-Length") is not None:
+                    self._refuse("Bad Request: both Transfer-Encoding and Content-Length")
+                    return None
+                if [c.strip().lower() for value in codings for c in value.split(",")] != ["chunked"]:
+                    self._refuse("Bad Request: unsupported Transfer-Encoding (only chunked is read)")
+                    return None
+                try:
+                    return read_chunked(self.rfile, MAX_PAYLOAD_BYTES)
+                except BodyTooLarge:
+                    self._refuse_too_large()
+                except MalformedBody as exc:
+                    self._refuse(f"Bad Request: invalid chunked body ({exc})")
+                return None
+
+            def _refuse(self, message: str) -> None:
+                self._send(gateway_response(stack.template, "DEFAULT_4XX", 400, message), close=True)
+
+            def _refuse_too_large(self) -> None:
+                too_large = gateway_response(stack.template, "REQUEST_TOO_LARGE", 413, "Request Too Long")
+                self._send(too_large, close=True)
 
             def _content_length(self) -> int | None:
                 """The declared body length; None when it is not one plain decimal number."""

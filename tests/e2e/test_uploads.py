@@ -30,12 +30,19 @@ def rgba_png(size: tuple[int, int] = (64, 48)) -> bytes:
     return out.getvalue()
 
 
-def post_multipart(url: str, fields: list[tuple[str, Any]], *, key: str | None = DEFAULT_KEY) -> Answer:
+def post_multipart(
+    url: str, fields: list[tuple[str, Any]], *, key: str | None = DEFAULT_KEY, chunked: bool = False
+) -> Answer:
+    """Given `chunked`, the body is streamed as a client writing to a stream sends it: in chunks of
+    64 KiB with Transfer-Encoding: chunked and no Content-Length (urllib's way with an iterable)."""
     body, content_type = encode_multipart_formdata(fields)
     headers = {"Content-Type": content_type}
     if key:
         headers["Authorization"] = f"Bearer {key}"
-    req = urllib.request.Request(url, data=body, method="POST", headers=headers)
+    data: Any = body
+    if chunked:
+        data = (body[at : at + 65536] for at in range(0, len(body), 65536))
+    req = urllib.request.Request(url, data=data, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=60) as resp:
             return Answer(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read())
@@ -69,6 +76,26 @@ def test_a_multipart_upload_of_a_transparent_png_comes_back_as_webp_with_its_alp
         assert (result.format, result.mode, result.size) == ("WEBP", "RGBA", (64, 48))
         assert result.getchannel("A").getpixel((5, 5)) == 0
         assert result.getchannel("A").getpixel((60, 5)) == 255
+
+
+def test_a_multipart_upload_streamed_in_chunks_is_read_whole(stack: RunningStack) -> None:
+    # `curl -T -` and clients writing to a stream send Transfer-Encoding: chunked, no Content-Length.
+    picture = Image.effect_noise((400, 300), 64).convert("RGB")  # incompressible: several chunks
+    png = io.BytesIO()
+    picture.save(png, "PNG")
+    assert len(png.getvalue()) > 2 * 65536
+    answer = post_multipart(
+        f"{stack.base_url}/v1/image/edit/upload",
+        [
+            ("file", ("noise.png", png.getvalue(), "image/png")),
+            ("data", '{"operations": {}, "output": {"format": "png"}}'),
+        ],
+        chunked=True,
+    )
+    assert answer.status == 200, answer.body
+    with Image.open(io.BytesIO(fetch(answer.json()["data"]["output"]["tmp_url"]))) as result:
+        assert result.size == (400, 300)
+        assert result.convert("RGB").tobytes() == picture.tobytes()
 
 
 @pytest.mark.parametrize(

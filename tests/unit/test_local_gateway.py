@@ -38,10 +38,15 @@ class Gateway:
         self.calls = calls
         self.port = int(server.server_address[1])
 
-    def exchange(self, head: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
-        """Send raw bytes, read until the gateway closes the connection or PROMPTLY passes."""
+    def exchange(
+        self, head: str, body: bytes = b"", *, end: bool = False
+    ) -> tuple[int, dict[str, str], bytes]:
+        """Send raw bytes (then end the stream, given `end`), read until the gateway closes the
+        connection or PROMPTLY passes."""
         with socket.create_connection(("127.0.0.1", self.port), timeout=PROMPTLY) as sock:
             sock.sendall(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+            if end:
+                sock.shutdown(socket.SHUT_WR)
             received = b""
             while b"\r\n\r\n" not in received or len(received) < _expected_length(received):
                 chunk = sock.recv(65536)  # raises TimeoutError if the gateway never answers
@@ -132,3 +137,89 @@ def test_nagle_is_off_so_a_kept_alive_client_waits_for_no_delayed_ack(template: 
         server.server_close()
     assert status == 200
     assert seen and seen[0] != 0
+
+
+def _chunks(*parts: bytes) -> bytes:
+    return b"".join(b"%x\r\n%s\r\n" % (len(p), p) for p in parts) + b"0\r\n\r\n"
+
+
+def test_a_chunked_body_reaches_the_stack_whole_without_its_transfer_encoding(gateway: Gateway) -> None:
+    # `curl -T -` and streaming clients send no Content-Length; API Gateway reads the chunks whole.
+    status, _, body = gateway.exchange(
+        "POST /v1/image/edit HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\nConnection: close\n",
+        _chunks(b'{"in', b'put": 1}'),
+    )
+    assert (status, body) == (200, b"ok")
+    assert gateway.calls[0][3] == b'{"input": 1}'
+    assert "transfer-encoding" not in {name.lower() for name in gateway.calls[0][2]}
+
+
+def test_chunk_extensions_and_trailers_are_read_and_dropped(gateway: Gateway) -> None:
+    status, _, _ = gateway.exchange(
+        "POST /v1/image/edit HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\nConnection: close\n",
+        b"2;name=value\r\n{}\r\n0\r\nX-Trailer: yes\r\n\r\n",
+    )
+    assert status == 200
+    assert gateway.calls[0][3] == b"{}"
+
+
+def test_the_request_after_a_chunked_one_on_the_same_connection_is_served(gateway: Gateway) -> None:
+    # Before, the chunks stayed unread and were parsed as the next request line (http.server's page).
+    first = b"POST /v1/image/edit HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" + _chunks(b"[1]")
+    second = b"POST /v1/image/edit HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    received = b""
+    with socket.create_connection(("127.0.0.1", gateway.port), timeout=PROMPTLY) as sock:
+        sock.sendall(first + second)
+        while chunk := sock.recv(65536):  # until the gateway closes, after the second answer
+            received += chunk
+    assert received.count(b"HTTP/1.1 200 ") == 2
+    assert [call[3] for call in gateway.calls] == [b"[1]", b"{}"]
+
+
+def test_chunks_adding_up_past_the_limit_are_413_in_the_envelope(gateway: Gateway) -> None:
+    half = MAX_PAYLOAD_BYTES // 2 + 1
+    status, headers, body = gateway.exchange(
+        "POST /v1/image/edit HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n",
+        b"%x\r\n" % half + b"a" * half + b"\r\n" + b"%x\r\n" % half + b"a" * half + b"\r\n0\r\n\r\n",
+    )
+    assert status == 413
+    assert json.loads(body)["error_code"] == "4133"
+    assert headers["connection"] == "close"
+    assert gateway.calls == []
+
+
+@pytest.mark.parametrize(
+    "framing",
+    [
+        b"zz\r\n{}\r\n0\r\n\r\n",  # not hexadecimal
+        b"2\r\n{}XX0\r\n\r\n",  # a chunk without its CRLF
+        b"-2\r\n{}\r\n0\r\n\r\n",
+        b"5\r\n{}",  # the stream ends inside a chunk
+        b"1" * 5000 + b"\r\n",  # a size line without end
+    ],
+)
+def test_malformed_chunked_framing_is_400_in_the_envelope(gateway: Gateway, framing: bytes) -> None:
+    status, headers, body = gateway.exchange(
+        "POST /v1/image/edit HTTP/1.1\nHost: x\nTransfer-Encoding: chunked\n", framing, end=True
+    )
+    assert status == 400
+    assert "chunked" in json.loads(body)["error_message"]
+    assert headers["connection"] == "close"
+    assert gateway.calls == []
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        "Transfer-Encoding: chunked\nContent-Length: 2",  # both framings: how requests are smuggled
+        "Transfer-Encoding: gzip, chunked",
+        "Transfer-Encoding: identity",
+    ],
+)
+def test_other_transfer_codings_or_both_framings_are_400(gateway: Gateway, head: str) -> None:
+    status, headers, _ = gateway.exchange(
+        f"POST /v1/image/edit HTTP/1.1\nHost: x\n{head}\n", b"2\r\n{}\r\n0\r\n\r\n"
+    )
+    assert status == 400
+    assert headers["connection"] == "close"
+    assert gateway.calls == []
