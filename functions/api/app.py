@@ -2,6 +2,9 @@
 
 Thin: parse the event, call the core, shape the response."""
 
+# First of all: Python's garbage collector paused while this module imports (pixelport/init_gc.py).
+from pixelport import init_gc  # isort: skip
+
 import base64
 import json
 import re
@@ -517,3 +520,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         if "multiValueHeaders" in response:
             response["multiValueHeaders"][name] = [value]
     return response
+
+
+init_gc.resume()  # the last statement: what the import made frozen, the collector on again

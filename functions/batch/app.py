@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# First of all: Python's garbage collector paused while this module imports (pixelport/init_gc.py).
+from pixelport import init_gc  # isort: skip
+
 import json
 from functools import cache
 from typing import Any
@@ -50,3 +53,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return dict(
         process_partial_response(event=event, record_handler=list_batch, processor=batch, context=context)
     )
+
+
+init_gc.resume()  # the last statement: what the import made frozen, the collector on again

@@ -4,6 +4,9 @@ pipeline."""
 
 from __future__ import annotations
 
+# First of all: Python's garbage collector paused while this module imports (pixelport/init_gc.py).
+from pixelport import init_gc  # isort: skip
+
 import json
 from functools import cache
 from typing import Any
@@ -88,3 +91,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         record(outcome)
         handled.append({"task_id": outcome.task_id, "status": outcome.status})
     return {"handled": handled}
+
+
+init_gc.resume()  # the last statement: what the import made frozen, the collector on again

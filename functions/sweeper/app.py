@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+# First of all: Python's garbage collector paused while this module imports (pixelport/init_gc.py).
+from pixelport import init_gc  # isort: skip
+
 from functools import cache
 from typing import Any
 
@@ -32,3 +35,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     # Any task ended here means something crashed without settling it: the alarm watches this.
     metrics.add_metric(name="TasksExpired", unit=MetricUnit.Count, value=sum(ended.values()))
     return {"expired": dict(ended)}
+
+
+init_gc.resume()  # the last statement: what the import made frozen, the collector on again

@@ -3,6 +3,9 @@ webhook; a failed delivery comes back after a doubling backoff (the message's vi
 
 from __future__ import annotations
 
+# First of all: Python's garbage collector paused while this module imports (pixelport/init_gc.py).
+from pixelport import init_gc  # isort: skip
+
 import json
 from functools import cache
 from typing import Any
@@ -54,3 +57,6 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             )
             failures.append({"itemIdentifier": record["messageId"]})
     return {"batchItemFailures": failures}
+
+
+init_gc.resume()  # the last statement: what the import made frozen, the collector on again

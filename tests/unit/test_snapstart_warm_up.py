@@ -7,16 +7,12 @@ Lambda runtime runs them."""
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from functools import cache
 from typing import Any
 
 import pytest
 
-from local.resources import LocalNames
-from local.template import ROOT, Template
+from tests.support.handler_process import run_handler_child
 
 CHILD = """
 import http.server, json, os, socket, sys, threading
@@ -84,29 +80,7 @@ CODECS = {
 
 @cache
 def warmed_under_snapstart(function: str) -> tuple[dict[str, Any], str]:
-    template = Template()
-    spec = template.functions()[f"{function.capitalize()}Function"]
-    resolver = LocalNames(template).resolver("http://127.0.0.1:9")
-    env = {k: str(resolver.resolve(v)) for k, v in spec.environment.items()}
-    env.update(
-        PATH="/usr/bin:/bin",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_ENDPOINT_URL="http://127.0.0.1:9",
-        POWERTOOLS_TRACE_DISABLED="true",
-        AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(spec.memory),
-        AWS_LAMBDA_INITIALIZATION_TYPE="snap-start",
-    )
-    paths = [str(spec.code_uri), *(str(template.layer_dir(layer)) for layer in spec.layers)]
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD.format(paths=paths)],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(done.stdout.strip().splitlines()[-1]), done.stdout + done.stderr
+    return run_handler_child(function, CHILD, AWS_LAMBDA_INITIALIZATION_TYPE="snap-start")
 
 
 @pytest.mark.parametrize("function", ["api", "processor"])

@@ -7,6 +7,7 @@ Lambda's credentials endpoint), and one that raises is logged: the requests then
 
 from __future__ import annotations
 
+import gc
 import os
 import random
 from collections.abc import Callable, Iterable
@@ -48,6 +49,16 @@ def _warm_up(warm: Callable[[], None]) -> None:
         warm()
     except Exception:
         logger.exception("the warm-up failed: requests will make what it would have")
+    collect_and_freeze()
+
+
+def collect_and_freeze() -> None:
+    """Ahead of requests a full collection costs nobody: the garbage of the import and the warm-up
+    collected (a snapshot holds none), what is left frozen, so that the requests' collections scan
+    only their own objects (pixelport/init_gc.py)."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 def reseed() -> None:
