@@ -55,7 +55,7 @@ def _warm_up(warm: Callable[[], None]) -> None:
 def collect_and_freeze() -> None:
     """Ahead of requests a full collection costs nobody: the garbage of the import and the warm-up
     collected (a snapshot holds none), what is left frozen, so that the requests' collections scan
-    only their own objects (pixelport/init_gc.py)."""
+    only their own objects. Here, not in pixelport/init_gc.py: importing that pauses the collector."""
     gc.unfreeze()
     gc.collect()
     gc.freeze()
