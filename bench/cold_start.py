@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tests.support.handler_process import BASE_ENV, handler_environment
+
 if TYPE_CHECKING:
     from local.moto_server import LocalMotoServer
     from local.resources import LocalNames
@@ -37,14 +39,6 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parent.parent
 ROUNDS = int(os.environ.get("COLD_START_ROUNDS", "7"))
 KEY = "cold-start-bench-key-0123456789"
-# Tracing as it runs everywhere but on AWS (make run, the tests); on AWS Tracing: Active imports the
-# X-Ray SDK in every function (the README's cold start section says what that costs).
-BASE_ENV = {
-    "PATH": "/usr/bin:/bin",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-}
 # The handler's import and its first request, timed inside the child; the last line it prints.
 CHILD = """
 import json, os, sys, time
@@ -155,19 +149,12 @@ class Moto:
         self.account = register_local_key(self.dynamodb, self.names.table("AccountsTable"), KEY, None).account
 
     def functions(self) -> list[Function]:
-        resolver = self.names.resolver(self.endpoint)
         found = []
         for spec in self.template.functions().values():
             if spec.code_uri.parent != ROOT / "functions":
                 continue
-            env = {k: str(resolver.resolve(v)) for k, v in spec.environment.items()}
-            env.update(BASE_ENV)
-            env.update(
-                self.credentials,
-                AWS_ENDPOINT_URL=self.endpoint,
-                AWS_LAMBDA_FUNCTION_MEMORY_SIZE=str(spec.memory),
-            )
-            paths = [str(spec.code_uri), *(str(self.template.layer_dir(layer)) for layer in spec.layers)]
+            env, paths = handler_environment(self.names, spec, self.endpoint)
+            env.update(self.credentials)
             name = spec.code_uri.name
             event, expect = self.first_request(name)
             found.append(Function(name, CHILD.format(paths=paths, memory=spec.memory), env, event, expect))

@@ -19,6 +19,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench import cold_start
+from tests.support.handler_process import BASE_ENV
 
 MEASURED = ("api", "processor")
 
@@ -40,7 +41,7 @@ def main() -> None:
                 env={
                     k: v
                     for k, v in f.env.items()
-                    if k in cold_start.BASE_ENV or k.startswith("AWS_") or k in before_template
+                    if k in BASE_ENV or k.startswith("AWS_") or k in before_template
                 },
             )
             for f in after
@@ -51,7 +52,7 @@ def main() -> None:
             (side, f.name, kind): [] for side in sides for f in after for kind in ("import", "request")
         }
         for round_ in range(args.rounds):
-            reference.append(cold_start.run("import boto3", cold_start.BASE_ENV))
+            reference.append(cold_start.run("import boto3", BASE_ENV))
             for side in ("before", "after") if round_ % 2 == 0 else ("after", "before"):
                 for f in sides[side]:
                     runs[(side, f.name, "import")].append(cold_start.run(f.code, f.env))
